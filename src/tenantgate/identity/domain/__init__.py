@@ -1,0 +1,1 @@
+"""Pure identity rules: no HTTP, no SQL, time passed in."""

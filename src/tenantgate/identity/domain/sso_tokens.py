@@ -1,0 +1,135 @@
+"""One-time SSO tokens: compact JWE, `dir` + A256GCM, a key only the identity server holds.
+
+The token carries internal references (account and tenant ids) because nobody but
+the identity server can read it.  Opening applies a fixed allow-list to the
+protected header before any cryptography runs, so `zip` (decompression bombs),
+PBES2 (`p2c` work factors) and key-carrying parameters are refused in
+microseconds (OWASP JWE cheat sheet; RFC 8725 §3.1).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from joserfc import jwe
+from joserfc.errors import JoseError
+
+from .compact import MalformedToken, parse_header, split_compact
+from .keys import SSO_CONTENT_ENCRYPTION, SSO_KEY_ALGORITHM, EncryptionKey
+from .strict_json import StrictJsonError, parse_json_object
+
+SSO_TOKEN_TYPE = "tg-sso+jwe"
+SSO_TOKEN_TYPE_URN = "urn:tenantgate:token-type:sso"
+_ALLOWED_HEADER = frozenset({"alg", "enc", "typ", "kid"})
+
+
+class SsoTokenRefused(Exception):
+    """The private reason is the message; the public answer is always the same."""
+
+
+@dataclass(frozen=True, slots=True)
+class SsoClaims:
+    issuer: str
+    audience: str  # the client that may redeem it
+    account_id: int
+    subject: str
+    tenant_id: int
+    session_id: str  # the admin session it came from
+    minted_by: str  # the client that minted it
+    jwt_id: str
+    issued_at: int
+    expires_at: int
+
+    def as_claims(self) -> dict[str, Any]:
+        return {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "uid": self.account_id,
+            "sub": self.subject,
+            "tid": self.tenant_id,
+            "sid": self.session_id,
+            "azp": self.minted_by,
+            "jti": self.jwt_id,
+            "iat": self.issued_at,
+            "exp": self.expires_at,
+        }
+
+
+def seal_sso_token(claims: SsoClaims, key: EncryptionKey) -> str:
+    header = {
+        "alg": SSO_KEY_ALGORITHM,
+        "enc": SSO_CONTENT_ENCRYPTION,
+        "typ": SSO_TOKEN_TYPE,
+        "kid": key.kid,
+    }
+    plaintext = json.dumps(claims.as_claims(), separators=(",", ":")).encode()
+    return jwe.encrypt_compact(
+        header, plaintext, key.secret, algorithms=[SSO_KEY_ALGORITHM, SSO_CONTENT_ENCRYPTION]
+    )
+
+
+def open_sso_token(
+    token: str,
+    *,
+    keys: Callable[[str], EncryptionKey | None],
+    issuer: str,
+    audience: str,
+    now: float,
+    leeway: int,
+) -> SsoClaims:
+    try:
+        parts = split_compact(token, 5)
+        header = parse_header(parts[0])
+    except MalformedToken as exc:
+        raise SsoTokenRefused(f"malformed: {exc}") from exc
+    if not header.keys() <= _ALLOWED_HEADER:
+        raise SsoTokenRefused("unexpected header parameter")
+    if header.get("alg") != SSO_KEY_ALGORITHM or header.get("enc") != SSO_CONTENT_ENCRYPTION:
+        raise SsoTokenRefused("algorithm not allowed")
+    if header.get("typ") != SSO_TOKEN_TYPE:
+        raise SsoTokenRefused("wrong typ")
+    kid = header.get("kid")
+    key = keys(kid) if isinstance(kid, str) else None
+    if key is None:
+        raise SsoTokenRefused("unknown kid")
+    try:
+        opened = jwe.decrypt_compact(
+            token, key.secret, algorithms=[SSO_KEY_ALGORITHM, SSO_CONTENT_ENCRYPTION]
+        )
+        payload = parse_json_object(opened.plaintext or b"")
+    except (JoseError, ValueError, StrictJsonError) as exc:
+        raise SsoTokenRefused(f"decryption: {type(exc).__name__}") from exc
+    claims = _claims_from(payload)
+    if claims.issuer != issuer:
+        raise SsoTokenRefused("issuer")
+    if claims.audience != audience:
+        raise SsoTokenRefused("audience")
+    if now > claims.expires_at + leeway:
+        raise SsoTokenRefused("expired")
+    if claims.issued_at > now + leeway:
+        raise SsoTokenRefused("issued in the future")
+    return claims
+
+
+def _claims_from(payload: dict[str, Any]) -> SsoClaims:
+    strings = ("iss", "aud", "sub", "sid", "azp", "jti")
+    ints = ("uid", "tid", "iat", "exp")
+    if not all(isinstance(payload.get(n), str) for n in strings):
+        raise SsoTokenRefused("claim types")
+    if not all(type(payload.get(n)) is int for n in ints):
+        raise SsoTokenRefused("claim types")
+    return SsoClaims(
+        issuer=payload["iss"],
+        audience=payload["aud"],
+        account_id=payload["uid"],
+        subject=payload["sub"],
+        tenant_id=payload["tid"],
+        session_id=payload["sid"],
+        minted_by=payload["azp"],
+        jwt_id=payload["jti"],
+        issued_at=payload["iat"],
+        expires_at=payload["exp"],
+    )

@@ -1,0 +1,1 @@
+"""Identity use cases.  They talk to storage through the Protocols in ``ports``."""

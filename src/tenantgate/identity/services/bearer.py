@@ -1,0 +1,80 @@
+"""Accepting the identity server's own access tokens: as a Bearer credential
+(`GET /tenants`), as a token-exchange `subject_token`, and for introspection.
+
+Beyond the signature and claim checks this re-reads live state, so that
+entitlement changes take effect at once here: the token's session must be active,
+its `jti` not revoked, its account active, and for an admin the token's FI must
+still be the FI the session acts on (a token from before a switch is dead).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from ..domain.access_tokens import AccessTokenClaims, AccessTokenRejected, verify_access_token
+from ..domain.accounts import Account, AccountKind
+from ..domain.tenant_refs import RefStatus
+from .context import Deps
+from .records import Session
+
+
+class TokenNotAccepted(Exception):
+    """Private reason in the message."""
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedToken:
+    claims: AccessTokenClaims
+    account: Account
+    session: Session
+    tenant_id: int | None
+
+
+async def accept_access_token(
+    deps: Deps, token: str, *, audiences: Collection[str] | None = None
+) -> AcceptedToken:
+    claims = await _verified_claims(deps, token, audiences)
+    if await deps.store.access_token_revoked(claims.jwt_id):
+        raise TokenNotAccepted("revoked jti")
+    session = await deps.store.session_by_id(claims.session_id)
+    if session is None or not session.active or session.client_id != claims.client_id:
+        raise TokenNotAccepted("session ended")
+    account = await deps.store.account_by_id(session.account_id)
+    if account is None or not account.active or account.subject != claims.subject:
+        raise TokenNotAccepted("account")
+    tenant_id: int | None = None
+    if claims.tenant is not None:
+        tenant_id, status = await deps.resolve_ref(claims.tenant)
+        if status is RefStatus.UNKNOWN:
+            raise TokenNotAccepted("tenant ref unknown")
+        if account.kind is AccountKind.ADMIN and session.current_tenant_id != tenant_id:
+            raise TokenNotAccepted("session now acts on another tenant")
+        if account.kind is not AccountKind.ADMIN and account.tenant_id != tenant_id:
+            raise TokenNotAccepted("tenant mismatch")
+    elif account.kind is not AccountKind.ADMIN:
+        raise TokenNotAccepted("unscoped token for a tenant-bound account")
+    return AcceptedToken(claims, account, session, tenant_id)
+
+
+async def _verified_claims(
+    deps: Deps, token: str, audiences: Collection[str] | None
+) -> AccessTokenClaims:
+    await deps.keyring.refresh()
+    for attempt in range(2):
+        try:
+            return verify_access_token(
+                token,
+                keys=deps.keyring.verification_key,
+                issuer=deps.config.issuer,
+                now=deps.now(),
+                leeway=deps.config.leeway,
+                audiences=audiences,
+            )
+        except AccessTokenRejected as exc:
+            # Another instance may have rotated keys since our cache was filled.
+            if str(exc) == "unknown kid" and attempt == 0:
+                await deps.keyring.refresh(force=True)
+                continue
+            raise TokenNotAccepted(str(exc)) from exc
+    raise TokenNotAccepted("unknown kid")

@@ -1,0 +1,110 @@
+"""The storage the use cases need, as Protocols.  Each method is one atomic unit:
+whatever must not be interleaved with another instance happens inside one call."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ..domain.accounts import Account, Client, Tenant
+from ..domain.keys import StoredKey
+from .records import (
+    AuditEvent,
+    AuthorizationCode,
+    CodeUse,
+    RefreshFamily,
+    RefreshToken,
+    RefreshView,
+    Session,
+    TenantRef,
+)
+
+
+class AccountStore(Protocol):
+    async def account_by_username(self, username: str) -> Account | None: ...
+    async def account_by_id(self, account_id: int) -> Account | None: ...
+    async def replace_password_hash(self, account_id: int, password_hash: str) -> None: ...
+
+
+class ClientStore(Protocol):
+    async def client_by_id(self, client_id: str) -> Client | None: ...
+
+
+class TenantStore(Protocol):
+    async def tenant_by_id(self, tenant_id: int) -> Tenant | None: ...
+
+    async def ref_for_epoch(self, tenant_id: int, epoch: int, candidate: str) -> str:
+        """The tenant's ref for ``epoch``; stores ``candidate`` if none exists yet."""
+        ...
+
+    async def find_ref(self, ref: str) -> TenantRef | None: ...
+
+
+class GrantStore(Protocol):
+    async def admin_permissions(self, account_id: int, tenant_id: int) -> frozenset[str] | None:
+        """None when the admin holds no grant on that FI (or the FI is inactive)."""
+        ...
+
+    async def admin_tenants(self, account_id: int) -> list[Tenant]: ...
+
+
+class CodeStore(Protocol):
+    async def save_code(self, code: AuthorizationCode) -> None: ...
+    async def use_code(self, digest: str, now: float) -> CodeUse | None: ...
+    async def bind_code_to_session(self, digest: str, session_id: str) -> None: ...
+
+
+class SessionStore(Protocol):
+    async def start_session(self, session: Session) -> None: ...
+    async def session_by_id(self, session_id: str) -> Session | None: ...
+    async def revoke_session(self, session_id: str, now: float) -> None: ...
+
+    async def start_family(
+        self, family: RefreshFamily, token: RefreshToken, *, replaces_others: bool
+    ) -> None:
+        """Store a new family and its first token; with ``replaces_others`` revoke the
+        session's other families of the same client and make this tenant current."""
+        ...
+
+    async def refresh_token(self, digest: str) -> RefreshView | None: ...
+
+    async def rotate_refresh_token(self, digest: str, new: RefreshToken, now: float) -> bool:
+        """Atomically retire ``digest`` and store ``new``; False if it was already used."""
+        ...
+
+    async def revoke_family(self, family_id: str, now: float) -> None: ...
+    async def revoke_access_token(self, jti: str, expires_at: float) -> None: ...
+    async def access_token_revoked(self, jti: str) -> bool: ...
+
+
+class OneTimeStore(Protocol):
+    async def claim_once(
+        self, kind: str, jti: str, claimant: str, now: float, expires_at: float
+    ) -> str | None:
+        """Mark (kind, jti) used.  None if this call won; else who used it first."""
+        ...
+
+
+class KeyStore(Protocol):
+    async def all_keys(self) -> list[StoredKey]: ...
+    async def add_key(self, key: StoredKey, *, retire_others_at: float | None) -> None: ...
+
+
+class AuditTrail(Protocol):
+    async def record(self, event: AuditEvent) -> None: ...
+
+
+class IdentityStore(
+    AccountStore,
+    ClientStore,
+    TenantStore,
+    GrantStore,
+    CodeStore,
+    SessionStore,
+    OneTimeStore,
+    KeyStore,
+    AuditTrail,
+    Protocol,
+):
+    """Everything at once, as the composition root wires it."""
+
+    async def ping(self) -> None: ...

@@ -1,0 +1,87 @@
+"""What the use cases store and read back: plain records, no behaviour of storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationCode:
+    digest: str
+    client_id: str
+    account_id: int
+    redirect_uri: str
+    code_challenge: str
+    issued_at: float
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CodeUse:
+    code: AuthorizationCode
+    first_use: bool  # False: somebody already redeemed it (RFC 6749 §4.1.2 reuse)
+    session_id: str | None  # the session the first redemption started
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    id: str
+    account_id: int
+    client_id: str
+    started_at: float
+    current_tenant_id: int | None = None
+    revoked_at: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshFamily:
+    id: str
+    session_id: str
+    client_id: str
+    account_id: int
+    tenant_id: int | None
+    started_at: float
+    deadline: float  # absolute lifetime
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshToken:
+    digest: str
+    family_id: str
+    issued_at: float
+    expires_at: float  # idle deadline, never past the family deadline
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshView:
+    """A refresh token with its family and session as one read."""
+
+    token: RefreshToken
+    family: RefreshFamily
+    rotated_at: float | None
+    family_revoked: bool
+    session_revoked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TenantRef:
+    tenant_id: int
+    ref: str
+    epoch: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    event: str
+    at: float
+    account_id: int | None = None
+    client_id: str | None = None
+    tenant_id: int | None = None
+    address: str | None = None
+    session_id: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)

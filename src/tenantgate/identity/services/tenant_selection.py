@@ -1,0 +1,75 @@
+"""Select tenant: an admin token in, a token scoped to one FI out (RFC 8693).
+
+The admin session then acts on that FI only: the session's other tenant-scoped
+refresh families are revoked and tokens minted for the previous FI stop being
+accepted here (`bearer.accept_access_token`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..domain.accounts import AccountKind, Client
+from ..domain.errors import InvalidGrant, InvalidRequest, InvalidTarget, UnauthorizedClient
+from ..domain.tenant_refs import RefStatus, looks_like_tenant_ref
+from . import audit_events
+from .bearer import TokenNotAccepted, accept_access_token
+from .context import Caller, Deps
+from .issuance import (
+    ACCESS_TOKEN_TYPE_URN,
+    TokenResponse,
+    access_token_for,
+    start_refresh_family,
+    tenant_view,
+)
+
+
+async def select_tenant(
+    deps: Deps, client: Client, form: Mapping[str, str], caller: Caller
+) -> TokenResponse:
+    if not client.admits(AccountKind.ADMIN):
+        raise UnauthorizedClient("this client serves no admins")
+    ref = form.get("tenant", "")
+    if not ref:
+        raise InvalidRequest("tenant is required")
+    try:
+        subject = await accept_access_token(
+            deps, form["subject_token"], audiences=(client.audience,)
+        )
+    except TokenNotAccepted as exc:
+        raise InvalidGrant(f"subject_token: {exc}") from exc
+    if (
+        subject.claims.client_id != client.client_id
+        or subject.account.kind is not AccountKind.ADMIN
+    ):
+        raise InvalidGrant("subject_token is not an admin token of this client")
+    tenant_id, status = (
+        await deps.resolve_ref(ref) if looks_like_tenant_ref(ref) else (0, RefStatus.UNKNOWN)
+    )
+    # A stale ref still names its FI during the grace window; the answer carries the current one.
+    permissions = (
+        await deps.store.admin_permissions(subject.account.id, tenant_id)
+        if status is not RefStatus.UNKNOWN
+        else None
+    )
+    if not permissions:
+        raise InvalidTarget("no grant on that tenant, or unknown tenant ref")
+    account, session = subject.account, subject.session
+    refresh = await start_refresh_family(
+        deps, session, client, account, tenant_id, replaces_others=True
+    )
+    access, ttl = await access_token_for(deps, account, client, session.id, tenant_id, permissions)
+    await deps.audit(
+        audit_events.TENANT_SELECTED,
+        caller,
+        account_id=account.id,
+        client_id=client.client_id,
+        tenant_id=tenant_id,
+        session_id=session.id,
+    )
+    return TokenResponse(
+        access,
+        ttl,
+        refresh_token=refresh,
+        issued_token_type=ACCESS_TOKEN_TYPE_URN,
+        extra={"tenant": await tenant_view(deps, tenant_id)},
+    )

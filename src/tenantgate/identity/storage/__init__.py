@@ -1,0 +1,1 @@
+"""SQL storage for the identity server (SQLAlchemy 2 Core; SQLite and PostgreSQL)."""

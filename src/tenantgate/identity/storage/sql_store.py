@@ -1,0 +1,435 @@
+"""The identity store on SQLAlchemy Core.  Every method is one transaction; the
+guarantees that matter across instances are single conditional statements
+(`UPDATE ... WHERE used_at IS NULL`, `INSERT ... ON CONFLICT DO NOTHING`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.engine import CursorResult, Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ..domain.accounts import Account, AccountKind, Client, Tenant
+from ..domain.keys import StoredKey
+from ..services.records import (
+    AuditEvent,
+    AuthorizationCode,
+    CodeUse,
+    RefreshFamily,
+    RefreshToken,
+    RefreshView,
+    Session,
+    TenantRef,
+)
+from . import schema as t
+from .upsert import insert_ignoring_conflicts
+
+
+def _rowcount(result: Any) -> int:
+    assert isinstance(result, CursorResult)
+    return result.rowcount
+
+
+class SqlIdentityStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    # -- accounts -------------------------------------------------------------
+    async def account_by_username(self, username: str) -> Account | None:
+        return await self._account(t.accounts.c.username == username)
+
+    async def account_by_id(self, account_id: int) -> Account | None:
+        return await self._account(t.accounts.c.id == account_id)
+
+    async def _account(self, where: Any) -> Account | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(t.accounts).where(where))).first()
+        return _account_from(row) if row else None
+
+    async def replace_password_hash(self, account_id: int, password_hash: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(t.accounts)
+                .where(t.accounts.c.id == account_id)
+                .values(password_hash=password_hash)
+            )
+
+    # -- clients, tenants, grants ----------------------------------------------
+    async def client_by_id(self, client_id: str) -> Client | None:
+        async with self.engine.connect() as conn:
+            q = select(t.clients).where(t.clients.c.client_id == client_id)
+            row = (await conn.execute(q)).first()
+        return _client_from(row) if row else None
+
+    async def tenant_by_id(self, tenant_id: int) -> Tenant | None:
+        async with self.engine.connect() as conn:
+            q = select(t.tenants).where(t.tenants.c.id == tenant_id)
+            row = (await conn.execute(q)).first()
+        return Tenant(row.id, row.name, row.active) if row else None
+
+    async def ref_for_epoch(self, tenant_id: int, epoch: int, candidate: str) -> str:
+        async with self.engine.begin() as conn:
+            values = {"ref": candidate, "tenant_id": tenant_id, "epoch": epoch}
+            await conn.execute(insert_ignoring_conflicts(self.dialect, t.tenant_refs, values))
+            q = select(t.tenant_refs.c.ref).where(
+                t.tenant_refs.c.tenant_id == tenant_id, t.tenant_refs.c.epoch == epoch
+            )
+            return str((await conn.execute(q)).scalar_one())
+
+    async def find_ref(self, ref: str) -> TenantRef | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(select(t.tenant_refs).where(t.tenant_refs.c.ref == ref))
+            ).first()
+        return TenantRef(row.tenant_id, row.ref, row.epoch) if row else None
+
+    async def admin_permissions(self, account_id: int, tenant_id: int) -> frozenset[str] | None:
+        q = (
+            select(t.admin_grants.c.permissions)
+            .join(t.tenants, t.tenants.c.id == t.admin_grants.c.tenant_id)
+            .join(t.accounts, t.accounts.c.id == t.admin_grants.c.account_id)
+            .where(
+                t.admin_grants.c.account_id == account_id,
+                t.admin_grants.c.tenant_id == tenant_id,
+                t.tenants.c.active.is_(True),
+                t.accounts.c.active.is_(True),
+                t.accounts.c.kind == AccountKind.ADMIN.value,
+            )
+        )
+        async with self.engine.connect() as conn:
+            value = (await conn.execute(q)).scalar_one_or_none()
+        return frozenset(value.split()) if value is not None else None
+
+    async def admin_tenants(self, account_id: int) -> list[Tenant]:
+        q = (
+            select(t.tenants)
+            .join(t.admin_grants, t.tenants.c.id == t.admin_grants.c.tenant_id)
+            .where(t.admin_grants.c.account_id == account_id, t.tenants.c.active.is_(True))
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(q)).all()
+        return [Tenant(r.id, r.name, r.active) for r in rows]
+
+    # -- authorization codes ---------------------------------------------------
+    async def save_code(self, code: AuthorizationCode) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                t.authorization_codes.insert().values(
+                    digest=code.digest,
+                    client_id=code.client_id,
+                    account_id=code.account_id,
+                    redirect_uri=code.redirect_uri,
+                    code_challenge=code.code_challenge,
+                    issued_at=code.issued_at,
+                    expires_at=code.expires_at,
+                )
+            )
+
+    async def use_code(self, digest: str, now: float) -> CodeUse | None:
+        c = t.authorization_codes.c
+        async with self.engine.begin() as conn:
+            won = await conn.execute(
+                update(t.authorization_codes)
+                .where(c.digest == digest, c.used_at.is_(None))
+                .values(used_at=now)
+            )
+            row = (
+                await conn.execute(select(t.authorization_codes).where(c.digest == digest))
+            ).first()
+        if row is None:
+            return None
+        code = AuthorizationCode(
+            row.digest,
+            row.client_id,
+            row.account_id,
+            row.redirect_uri,
+            row.code_challenge,
+            row.issued_at,
+            row.expires_at,
+        )
+        return CodeUse(code, first_use=_rowcount(won) == 1, session_id=row.session_id)
+
+    async def bind_code_to_session(self, digest: str, session_id: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(t.authorization_codes)
+                .where(t.authorization_codes.c.digest == digest)
+                .values(session_id=session_id)
+            )
+
+    # -- sessions and refresh families ----------------------------------------
+    async def start_session(self, session: Session) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                t.sessions.insert().values(
+                    id=session.id,
+                    account_id=session.account_id,
+                    client_id=session.client_id,
+                    started_at=session.started_at,
+                    current_tenant_id=session.current_tenant_id,
+                )
+            )
+
+    async def session_by_id(self, session_id: str) -> Session | None:
+        async with self.engine.connect() as conn:
+            q = select(t.sessions).where(t.sessions.c.id == session_id)
+            row = (await conn.execute(q)).first()
+        if row is None:
+            return None
+        return Session(
+            row.id,
+            row.account_id,
+            row.client_id,
+            row.started_at,
+            row.current_tenant_id,
+            row.revoked_at,
+        )
+
+    async def revoke_session(self, session_id: str, now: float) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(t.sessions)
+                .where(t.sessions.c.id == session_id, t.sessions.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+            await conn.execute(
+                update(t.refresh_families)
+                .where(
+                    t.refresh_families.c.session_id == session_id,
+                    t.refresh_families.c.revoked_at.is_(None),
+                )
+                .values(revoked_at=now)
+            )
+
+    async def start_family(
+        self, family: RefreshFamily, token: RefreshToken, *, replaces_others: bool
+    ) -> None:
+        f = t.refresh_families.c
+        async with self.engine.begin() as conn:
+            if replaces_others:
+                await conn.execute(
+                    update(t.refresh_families)
+                    .where(
+                        f.session_id == family.session_id,
+                        f.client_id == family.client_id,
+                        f.tenant_id.is_not(None),
+                        f.revoked_at.is_(None),
+                    )
+                    .values(revoked_at=family.started_at)
+                )
+                await conn.execute(
+                    update(t.sessions)
+                    .where(t.sessions.c.id == family.session_id)
+                    .values(current_tenant_id=family.tenant_id)
+                )
+            await conn.execute(
+                t.refresh_families.insert().values(
+                    id=family.id,
+                    session_id=family.session_id,
+                    client_id=family.client_id,
+                    account_id=family.account_id,
+                    tenant_id=family.tenant_id,
+                    started_at=family.started_at,
+                    deadline=family.deadline,
+                )
+            )
+            await _insert_refresh_token(conn, token)
+
+    async def refresh_token(self, digest: str) -> RefreshView | None:
+        rt, f, s = t.refresh_tokens.c, t.refresh_families.c, t.sessions.c
+        q = (
+            select(
+                t.refresh_tokens,
+                f.session_id,
+                f.client_id,
+                f.account_id,
+                f.tenant_id,
+                f.started_at,
+                f.deadline,
+                f.revoked_at.label("family_revoked_at"),
+                s.revoked_at.label("session_revoked_at"),
+            )
+            .join(t.refresh_families, f.id == rt.family_id)
+            .join(t.sessions, s.id == f.session_id)
+            .where(rt.digest == digest)
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(q)).first()
+        if row is None:
+            return None
+        family = RefreshFamily(
+            row.family_id,
+            row.session_id,
+            row.client_id,
+            row.account_id,
+            row.tenant_id,
+            row.started_at,
+            row.deadline,
+        )
+        token = RefreshToken(row.digest, row.family_id, row.issued_at, row.expires_at)
+        return RefreshView(
+            token,
+            family,
+            rotated_at=row.rotated_at,
+            family_revoked=row.family_revoked_at is not None,
+            session_revoked=row.session_revoked_at is not None,
+        )
+
+    async def rotate_refresh_token(self, digest: str, new: RefreshToken, now: float) -> bool:
+        rt, f = t.refresh_tokens.c, t.refresh_families.c
+        live_family = select(f.id).where(f.id == new.family_id, f.revoked_at.is_(None))
+        async with self.engine.begin() as conn:
+            won = await conn.execute(
+                update(t.refresh_tokens)
+                .where(
+                    rt.digest == digest,
+                    rt.rotated_at.is_(None),
+                    rt.family_id.in_(live_family.scalar_subquery()),
+                )
+                .values(rotated_at=now)
+            )
+            if _rowcount(won) != 1:
+                return False
+            await _insert_refresh_token(conn, new)
+        return True
+
+    async def revoke_family(self, family_id: str, now: float) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(t.refresh_families)
+                .where(
+                    t.refresh_families.c.id == family_id, t.refresh_families.c.revoked_at.is_(None)
+                )
+                .values(revoked_at=now)
+            )
+
+    async def revoke_access_token(self, jti: str, expires_at: float) -> None:
+        async with self.engine.begin() as conn:
+            values = {"jti": jti, "expires_at": expires_at}
+            await conn.execute(
+                insert_ignoring_conflicts(self.dialect, t.revoked_access_tokens, values)
+            )
+
+    async def access_token_revoked(self, jti: str) -> bool:
+        async with self.engine.connect() as conn:
+            q = select(t.revoked_access_tokens.c.jti).where(t.revoked_access_tokens.c.jti == jti)
+            return (await conn.execute(q)).first() is not None
+
+    # -- one-time tokens ------------------------------------------------------
+    async def claim_once(
+        self, kind: str, jti: str, claimant: str, now: float, expires_at: float
+    ) -> str | None:
+        values = {
+            "kind": kind,
+            "jti": jti,
+            "claimant": claimant,
+            "used_at": now,
+            "expires_at": expires_at,
+        }
+        async with self.engine.begin() as conn:
+            won = await conn.execute(
+                insert_ignoring_conflicts(self.dialect, t.one_time_uses, values)
+            )
+            if _rowcount(won) == 1:
+                return None
+            q = select(t.one_time_uses.c.claimant).where(
+                t.one_time_uses.c.kind == kind, t.one_time_uses.c.jti == jti
+            )
+            return str((await conn.execute(q)).scalar_one())
+
+    # -- keys -----------------------------------------------------------------
+    async def all_keys(self) -> list[StoredKey]:
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(t.keys).order_by(t.keys.c.created_at))).all()
+        return [
+            StoredKey(
+                r.kid,
+                r.use,
+                r.alg,
+                r.sealed_private,
+                json.loads(r.public_jwk) if r.public_jwk else None,
+                r.created_at,
+                r.retired_at,
+            )
+            for r in rows
+        ]
+
+    async def add_key(self, key: StoredKey, *, retire_others_at: float | None) -> None:
+        async with self.engine.begin() as conn:
+            if retire_others_at is not None:
+                await conn.execute(
+                    update(t.keys)
+                    .where(t.keys.c.use == key.use, t.keys.c.retired_at.is_(None))
+                    .values(retired_at=retire_others_at)
+                )
+            await conn.execute(
+                t.keys.insert().values(
+                    kid=key.kid,
+                    use=key.use,
+                    alg=key.alg,
+                    sealed_private=key.sealed_private,
+                    public_jwk=json.dumps(key.public_jwk) if key.public_jwk else None,
+                    created_at=key.created_at,
+                    retired_at=key.retired_at,
+                )
+            )
+
+    # -- audit ----------------------------------------------------------------
+    async def record(self, event: AuditEvent) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                t.audit_events.insert().values(
+                    at=event.at,
+                    event=event.event,
+                    account_id=event.account_id,
+                    client_id=event.client_id,
+                    tenant_id=event.tenant_id,
+                    session_id=event.session_id,
+                    address=event.address,
+                    detail=json.dumps(event.detail, sort_keys=True, default=str),
+                )
+            )
+
+
+async def _insert_refresh_token(conn: AsyncConnection, token: RefreshToken) -> None:
+    await conn.execute(
+        t.refresh_tokens.insert().values(
+            digest=token.digest,
+            family_id=token.family_id,
+            issued_at=token.issued_at,
+            expires_at=token.expires_at,
+        )
+    )
+
+
+def _account_from(row: Row[Any]) -> Account:
+    return Account(
+        id=row.id,
+        subject=row.subject,
+        username=row.username,
+        kind=AccountKind(row.kind),
+        tenant_id=row.tenant_id,
+        password_hash=row.password_hash,
+        active=row.active,
+    )
+
+
+def _client_from(row: Row[Any]) -> Client:
+    return Client(
+        client_id=row.client_id,
+        secret_digest=row.secret_digest,
+        redirect_uris=tuple(json.loads(row.redirect_uris)),
+        account_kinds=frozenset(AccountKind(k) for k in json.loads(row.account_kinds)),
+        grant_types=frozenset(json.loads(row.grant_types)),
+        audience=row.audience,
+        sso_audiences=frozenset(json.loads(row.sso_audiences)),
+        redeems_sso=row.redeems_sso,
+        name=row.name,
+    )

@@ -1,0 +1,1 @@
+"""HTTP for the identity server: parse → call a use case → render."""

@@ -1,0 +1,46 @@
+"""The identity server's ASGI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from ..services.context import Deps
+from ..storage.sql_store import SqlIdentityStore
+from .errors import install_error_handlers
+from .headers import SecurityHeaders
+from .limits import BodyLimit
+from .login_csrf import derive_csrf_key
+from .login_routes import router as login_router
+from .oauth_routes import router as oauth_router
+
+
+def create_identity_app(deps: Deps, *, cookie_secure: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await deps.keyring.refresh()
+        yield
+        if isinstance(deps.store, SqlIdentityStore):
+            await deps.store.engine.dispose()
+
+    app = FastAPI(
+        title="Tenantgate identity server",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.deps = deps
+    app.state.cookie_secure = cookie_secure
+    app.state.csrf_key = derive_csrf_key(deps.config.key_encryption_key)
+    install_error_handlers(app)
+    app.include_router(oauth_router)
+    app.include_router(login_router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit)
+    return app

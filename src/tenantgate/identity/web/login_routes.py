@@ -1,0 +1,134 @@
+"""The authorization endpoint and its hosted login page (RFC 6749 §4.1.1–4.1.2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from ..domain.errors import OAuthError
+from ..services.authorization import (
+    AuthorizationRequest,
+    LoginFailed,
+    RedirectableError,
+    UnsafeAuthorizationRequest,
+    log_in,
+    validate_authorization_request,
+)
+from . import login_csrf
+from .forms import parse_form
+from .oauth_routes import caller_of, deps_of
+
+router = APIRouter()
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+LOGIN_FAILED_TEXT = "The username or password is not correct."
+
+
+def _secure(request: Request) -> bool:
+    return bool(request.app.state.cookie_secure)
+
+
+def _csp(request: AuthorizationRequest | None) -> str:
+    # Chrome applies form-action to the redirect that follows the POST, so the
+    # client's registered origin must be allowed — and only that one.
+    targets = "'self'"
+    if request is not None:
+        parts = urlsplit(request.redirect_uri)
+        targets += f" {parts.scheme}://{parts.netloc}"
+    return (
+        "default-src 'none'; style-src 'self'; img-src 'self'; "
+        f"form-action {targets}; frame-ancestors 'none'; base-uri 'none'"
+    )
+
+
+def _error_page(request: Request, message: str, status: int = 400) -> HTMLResponse:
+    response = templates.TemplateResponse(
+        request, "error.html", {"message": message}, status_code=status
+    )
+    response.headers["Content-Security-Policy"] = _csp(None)
+    return response
+
+
+def _login_page(
+    request: Request, auth: AuthorizationRequest, *, error: str | None, username: str = ""
+) -> HTMLResponse:
+    key = request.app.state.csrf_key
+    nonce = login_csrf.new_nonce()
+    context: dict[str, Any] = {
+        "fields": auth.hidden_fields(),
+        "csrf": login_csrf.form_token(key, nonce),
+        "client_name": auth.client.name or auth.client.client_id,
+        "error": error,
+        "username": username,
+    }
+    response = templates.TemplateResponse(
+        request, "login.html", context, status_code=401 if error else 200
+    )
+    response.set_cookie(
+        login_csrf.cookie_name(_secure(request)),
+        nonce,
+        max_age=login_csrf.LOGIN_CSRF_TTL,
+        httponly=True,
+        secure=_secure(request),
+        samesite="strict",
+        path="/",
+    )
+    response.headers["Content-Security-Policy"] = _csp(auth)
+    return response
+
+
+async def _validated(request: Request, params: dict[str, str]) -> AuthorizationRequest | Response:
+    try:
+        return await validate_authorization_request(deps_of(request), params)
+    except UnsafeAuthorizationRequest as exc:
+        return _error_page(request, f"This sign-in link is not valid: {exc}.")
+    except RedirectableError as exc:
+        return RedirectResponse(exc.location, status_code=302)
+
+
+@router.get("/authorize", response_class=HTMLResponse, tags=["oauth"])
+async def authorize(request: Request) -> Response:
+    params: dict[str, str] = {}
+    for key, value in request.query_params.multi_items():
+        if key in params:
+            return _error_page(request, "This sign-in link is not valid: a parameter repeats.")
+        params[key] = value
+    auth = await _validated(request, params)
+    if isinstance(auth, Response):
+        return auth
+    return _login_page(request, auth, error=None)
+
+
+@router.post("/authorize", response_class=HTMLResponse, tags=["oauth"])
+async def submit_login(request: Request) -> Response:
+    try:
+        form = parse_form(await request.body())
+    except OAuthError:
+        return _error_page(request, "The sign-in form could not be read.")
+    auth = await _validated(request, form)
+    if isinstance(auth, Response):
+        return auth
+    nonce = request.cookies.get(login_csrf.cookie_name(_secure(request)))
+    if not login_csrf.form_token_matches(request.app.state.csrf_key, nonce, form.get("csrf", "")):
+        return _login_page(request, auth, error="Your sign-in form expired. Please sign in again.")
+    username = form.get("username", "")
+    try:
+        location = await log_in(
+            deps_of(request), auth, username, form.get("password", ""), caller_of(request)
+        )
+    except LoginFailed:
+        return _login_page(request, auth, error=LOGIN_FAILED_TEXT, username=username[:128])
+    response = RedirectResponse(location, status_code=302)
+    # No browser session survives the code: the login cookie goes with it.
+    response.delete_cookie(
+        login_csrf.cookie_name(_secure(request)),
+        path="/",
+        secure=_secure(request),
+        httponly=True,
+        samesite="strict",
+    )
+    return response
