@@ -77,7 +77,7 @@ class World:
         return c["client_id"], c["client_secret"]
 
     # -- protocol steps --------------------------------------------------------
-    async def login_page(self, client_id: str, **overrides: str) -> tuple[httpx.Response, str]:
+    async def login_page(self, client_id: str, /, **overrides: str) -> tuple[httpx.Response, str]:
         verifier, challenge = pkce_pair()
         params = {
             "response_type": "code",
@@ -94,7 +94,9 @@ class World:
     async def submit_login(
         self, page: httpx.Response, username: str, password: str
     ) -> httpx.Response:
-        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text))
+        fields = dict(
+            re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text)
+        )
         fields = {k: _unescape(v) for k, v in fields.items()}
         fields.update({"username": username, "password": password})
         return await self.http.post(
@@ -132,9 +134,7 @@ class World:
         return body
 
     async def tenants(self, access_token: str) -> httpx.Response:
-        return await self.http.get(
-            "/tenants", headers={"Authorization": f"Bearer {access_token}"}
-        )
+        return await self.http.get("/tenants", headers={"Authorization": f"Bearer {access_token}"})
 
     async def tenant_ref(self, access_token: str, name: str) -> str:
         listing = (await self.tenants(access_token)).json()["tenants"]
@@ -217,8 +217,12 @@ class World:
 
 def _unescape(value: str) -> str:
     return (
-        value.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
-        .replace("&#34;", '"').replace("&#39;", "'").replace("&quot;", '"')
+        value.replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#34;", '"')
+        .replace("&#39;", "'")
+        .replace("&quot;", '"')
     )
 
 
