@@ -117,8 +117,9 @@ class World:
         return query["code"][0], verifier
 
     async def token(self, client_id: str | None, **form: str) -> httpx.Response:
-        auth = self.basic(client_id) if client_id else None
-        return await self.http.post("/token", data=form, auth=auth)
+        if client_id is None:
+            return await self.http.post("/token", data=form)
+        return await self.http.post("/token", data=form, auth=self.basic(client_id))
 
     async def login(self, client_id: str, username: str) -> dict[str, Any]:
         code, verifier = await self.authorization_code(client_id, username)

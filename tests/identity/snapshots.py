@@ -36,8 +36,9 @@ async def restore_snapshot(url: str, snapshot: dict[str, list[dict[str, Any]]]) 
     engine = create_engine_for(url)
     try:
         async with engine.begin() as conn:
-            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            # DELETE beats TRUNCATE on a handful of tiny tables (no relfilenode swap).
+            for table in reversed(metadata.sorted_tables):
+                await conn.execute(table.delete())
             for table in metadata.sorted_tables:
                 if snapshot[table.name]:
                     await conn.execute(table.insert(), snapshot[table.name])

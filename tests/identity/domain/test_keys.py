@@ -23,7 +23,9 @@ def test_private_keys_are_sealed_at_rest() -> None:
     assert stored.public_jwk is not None
     assert "d" not in stored.public_jwk
     opened = open_signing_key(stored, KEK)
-    assert opened.private.as_dict(private=True)["d"] not in stored.sealed_private
+    secret = opened.private.as_dict(private=True)["d"]
+    assert isinstance(secret, str)
+    assert secret not in stored.sealed_private
 
 
 def test_a_wrong_kek_cannot_open_keys() -> None:

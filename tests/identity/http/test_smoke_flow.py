@@ -20,7 +20,9 @@ async def test_admin_logs_in_lists_selects_refreshes_and_revokes(world: World) -
     assert body["issued_token_type"] == "urn:ietf:params:oauth:token-type:access_token"
     refreshed = await world.refresh("admin-portal", body["refresh_token"])
     assert refreshed.status_code == 200, refreshed.text
-    assert (await world.revoke("admin-portal", refreshed.json()["refresh_token"])).status_code == 200
+    assert (
+        await world.revoke("admin-portal", refreshed.json()["refresh_token"])
+    ).status_code == 200
     again = await world.refresh("admin-portal", refreshed.json()["refresh_token"])
     assert again.status_code == 400
     assert again.json()["error"] == "invalid_grant"

@@ -20,7 +20,11 @@ def create_engine_for(url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No pre-ping: it doubles round trips.  A connection broken by a database restart
+    # fails one request (503) and invalidates the pool, which then reconnects.
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import jwt
+import pytest
+
+from ..harness import World
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_tenants_lists_exactly_the_admins_fis(world: World) -> None:
+    ops = await world.login("admin-portal", "ops")
+    listing = (await world.tenants(ops["access_token"])).json()["tenants"]
+    assert [t["name"] for t in listing] == sorted(t["name"] for t in world.user("ops").tenants)
+    assert len(listing) == 2
+    assert all(t["ref"].startswith("fi_") for t in listing)
+    admin = await world.login("admin-portal", "admin")
+    assert len((await world.tenants(admin["access_token"])).json()["tenants"]) == 3
+
+
+async def test_tenant_listing_needs_an_admin_bearer_token(world: World) -> None:
+    assert (await world.http.get("/tenants")).status_code == 401
+    employee = await world.login("reporting-portal", world.employee_of().username)
+    refused = await world.tenants(employee["access_token"])
+    assert refused.status_code == 401  # a reporting-api token is not for this resource
+    assert refused.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_selecting_an_fi_gives_a_scoped_token_with_the_grants_permissions(
+    world: World,
+) -> None:
+    scoped = await world.admin_in("First Harbor Bank", username="ops")
+    claims = jwt.decode(scoped["access_token"], options={"verify_signature": False})
+    assert claims["tenant"] == scoped["tenant"]["ref"]
+    assert scoped["tenant"]["name"] == "First Harbor Bank"
+    assert sorted(claims["permissions"]) == ["customers:read", "reporting:view"]
+    assert claims["aud"] == "admin-api"
+    unscoped_claims = jwt.decode(
+        scoped["unscoped"]["access_token"], options={"verify_signature": False}
+    )
+    assert claims["sid"] == unscoped_claims["sid"]
+
+
+async def test_an_fi_without_a_grant_is_an_invalid_target(world: World) -> None:
+    ops = await world.login("admin-portal", "ops")
+    admin = await world.login("admin-portal", "admin")
+    ops_names = {t["name"] for t in world.user("ops").tenants}
+    foreign = next(
+        t["ref"]
+        for t in (await world.tenants(admin["access_token"])).json()["tenants"]
+        if t["name"] not in ops_names
+    )
+    response = await world.select_tenant(ops["access_token"], foreign)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_target"
+
+
+@pytest.mark.parametrize(
+    "ref", ["fi_" + "A" * 24, "1", "' OR 1=1 --", "{{7*7}}", "fi_\r\nX-Injected: 1", "x" * 5000]
+)
+async def test_unknown_or_hostile_refs_are_invalid_targets(world: World, ref: str) -> None:
+    admin = await world.login("admin-portal", "admin")
+    response = await world.select_tenant(admin["access_token"], ref)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_target"
+
+
+async def test_a_missing_tenant_is_an_invalid_request(world: World) -> None:
+    admin = await world.login("admin-portal", "admin")
+    response = await world.token(
+        "admin-portal",
+        grant_type="urn:ietf:params:oauth:grant-type:token-exchange",
+        subject_token=admin["access_token"],
+        subject_token_type="urn:ietf:params:oauth:token-type:access_token",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+async def test_an_employee_token_cannot_select_a_tenant(world: World) -> None:
+    employee = await world.login("reporting-portal", world.employee_of().username)
+    admin = await world.login("admin-portal", "admin")
+    ref = await world.tenant_ref(admin["access_token"], "First Harbor Bank")
+    response = await world.select_tenant(employee["access_token"], ref)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+
+
+async def test_switching_fi_kills_the_previous_fis_tokens(world: World) -> None:
+    first = await world.admin_in("First Harbor Bank")
+    unscoped = first["unscoped"]["access_token"]
+    ref_b = await world.tenant_ref(unscoped, "Granite Savings Bank")
+    second = await world.select_tenant(unscoped, ref_b)
+    assert second.status_code == 200
+    # The FI-A refresh family is revoked and its access token no longer works here.
+    assert (await world.refresh("admin-portal", first["refresh_token"])).status_code == 400
+    replay = await world.mint_sso(first["access_token"])
+    assert replay.status_code == 400
+    assert replay.json()["error"] == "invalid_grant"
+    assert (await world.introspect("admin-portal", first["access_token"]))["active"] is False
+    # FI B works, and the unscoped token still lists tenants.
+    assert (await world.refresh("admin-portal", second.json()["refresh_token"])).status_code == 200
+    assert (await world.tenants(unscoped)).status_code == 200
+
+
+async def test_selection_is_audited_with_the_internal_tenant_id(world: World) -> None:
+    await world.admin_in("First Harbor Bank")
+    events = await world.audit_events("tenant.selected")
+    assert len(events) == 1
+    assert events[0]["tenant_id"] == world.seed.tenants["First Harbor Bank"]
+    assert events[0]["client_id"] == "admin-portal"
+    assert events[0]["account_id"] is not None
+    assert events[0]["address"] == "127.0.0.1"
