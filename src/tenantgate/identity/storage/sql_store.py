@@ -334,10 +334,10 @@ class SqlIdentityStore:
             "expires_at": expires_at,
         }
         async with self.engine.begin() as conn:
-            won = await conn.execute(
-                insert_ignoring_conflicts(self.dialect, t.one_time_uses, values)
-            )
-            if _rowcount(won) == 1:
+            # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT.
+            insert = insert_ignoring_conflicts(self.dialect, t.one_time_uses, values)
+            won = await conn.execute(insert.returning(t.one_time_uses.c.jti))
+            if won.first() is not None:
                 return None
             q = select(t.one_time_uses.c.claimant).where(
                 t.one_time_uses.c.kind == kind, t.one_time_uses.c.jti == jti
