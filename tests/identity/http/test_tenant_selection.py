@@ -111,3 +111,35 @@ async def test_selection_is_audited_with_the_internal_tenant_id(world: World) ->
     assert events[0]["client_id"] == "admin-portal"
     assert events[0]["account_id"] is not None
     assert events[0]["address"] == "127.0.0.1"
+
+
+async def test_a_portal_backend_resolves_refs_to_internal_ids(world: World) -> None:
+    admin = await world.login("admin-portal", "admin")
+    ref = await world.tenant_ref(admin["access_token"], "First Harbor Bank")
+    response = await world.http.post(
+        "/tenant-refs/resolve", data={"ref": ref}, auth=world.basic("reporting-portal")
+    )
+    assert response.status_code == 200
+    assert response.json() == {
+        "tenant_id": world.seed.tenants["First Harbor Bank"],
+        "name": "First Harbor Bank",
+        "status": "current",
+        "current_ref": ref,
+    }
+    world.clock.advance(world.deps.config.tenant_ref_rotation)
+    stale = await world.http.post(
+        "/tenant-refs/resolve", data={"ref": ref}, auth=world.basic("reporting-portal")
+    )
+    assert stale.json()["status"] == "stale"
+    assert stale.json()["current_ref"] != ref
+
+
+@pytest.mark.parametrize("ref", ["", "fi_" + "Z" * 24, "1"])
+async def test_resolving_unknown_refs_is_refused(world: World, ref: str) -> None:
+    response = await world.http.post(
+        "/tenant-refs/resolve", data={"ref": ref}, auth=world.basic("admin-portal")
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] in {"invalid_target", "invalid_request"}
+    anonymous = await world.http.post("/tenant-refs/resolve", data={"ref": ref})
+    assert anonymous.status_code == 401

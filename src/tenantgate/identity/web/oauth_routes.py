@@ -13,6 +13,7 @@ from ..services.context import Caller, Deps
 from ..services.introspection import introspect_token
 from ..services.revocation import revoke_token
 from ..services.tenant_listing import list_selectable_tenants
+from ..services.tenant_resolution import resolve_tenant_ref
 from ..services.token_endpoint import GRANTS, grant_tokens
 from .errors import NO_STORE
 from .forms import basic_credentials, bearer_token, read_form
@@ -94,6 +95,16 @@ async def tenants(request: Request) -> JSONResponse:
         raise InvalidRequest("token too large")
     listing = await list_selectable_tenants(deps_of(request), token, (ADMIN_AUDIENCE,))
     return JSONResponse({"tenants": listing}, headers=NO_STORE)
+
+
+@router.post("/tenant-refs/resolve", tags=["tenants"])
+async def resolve_ref(request: Request) -> JSONResponse:
+    """For portal backends: which internal FI a ref names, and whether it is current."""
+    deps = deps_of(request)
+    client = await authenticate_client(deps, *basic_credentials(request))
+    form = await read_form(request)
+    body = await resolve_tenant_ref(deps, client, form.get("ref", ""))
+    return JSONResponse(body, headers=NO_STORE)
 
 
 @router.get("/healthz", tags=["health"])
