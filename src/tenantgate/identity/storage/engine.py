@@ -22,9 +22,7 @@ def create_engine_for(url: str, *, pool_size: int = 10) -> AsyncEngine:
         return engine
     # No pre-ping: it doubles round trips.  A connection broken by a database restart
     # fails one request (503) and invalidates the pool, which then reconnects.
-    return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
-    )
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
