@@ -1,0 +1,114 @@
+"""The verified token and the authorization helpers that read it.
+
+A :class:`VerifiedToken` only ever comes out of :class:`~tenantgate.guard.verify.TokenVerifier`,
+after signature and claim checks. It is immutable all the way down, so a handler cannot widen
+its own permissions or tenant by editing what it was given.
+
+The tenant a request acts on comes only from the token (SECURITY.md; ASVS 8.2.2, 8.4.1). A
+tenant named anywhere in the request - path, query, body, header - is checked against it
+with :func:`require_tenant`, never used instead of it.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Literal, cast
+
+from tenantgate.guard.errors import InsufficientScope, TenantMismatch
+
+__all__ = [
+    "Kind",
+    "VerifiedToken",
+    "freeze",
+    "require_permission",
+    "require_tenant",
+    "require_tenant_scoped",
+]
+
+Kind = Literal["admin", "employee", "customer"]
+
+
+def freeze(value: Any) -> Any:
+    """Deep-immutable copy of decoded JSON: objects become read-only mappings, lists tuples."""
+    # Recurse only into containers: most claims are scalars, and this runs per token.
+    if isinstance(value, dict):
+        return MappingProxyType(
+            {k: freeze(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
+        )
+    if isinstance(value, list):
+        return tuple(freeze(v) if isinstance(v, (dict, list)) else v for v in value)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    """An access token whose signature, issuer, audience, type and lifetime were checked."""
+
+    subject: str
+    kind: Kind
+    client_id: str
+    session_id: str
+    tenant_ref: str | None  # None only on an unscoped admin token
+    permissions: frozenset[str]
+    expires_at: int
+    jti: str
+    claims: Mapping[str, Any]  # read-only copy of every claim, for what is not modelled
+
+    @classmethod
+    def from_claims(cls, claims: Mapping[str, Any]) -> VerifiedToken:
+        """Build from claims that :func:`~tenantgate.guard.claims.check_claims` accepted."""
+        return cls(
+            subject=claims["sub"],
+            kind=cast(Kind, claims["kind"]),
+            client_id=claims["client_id"],
+            session_id=claims["sid"],
+            tenant_ref=claims.get("tenant"),
+            permissions=frozenset(claims["permissions"]),
+            expires_at=claims["exp"],
+            jti=claims["jti"],
+            claims=freeze(dict(claims)),
+        )
+
+    @property
+    def is_tenant_scoped(self) -> bool:
+        return self.tenant_ref is not None
+
+    def has_permission(self, permission: str) -> bool:
+        return permission in self.permissions
+
+
+def require_permission(token: VerifiedToken, *permissions: str) -> None:
+    """Refuse with :class:`InsufficientScope` unless the token holds every permission named."""
+    if not permissions:
+        raise ValueError("name at least one permission")  # a call bug, not a refusal
+    for permission in permissions:
+        if permission not in token.permissions:
+            raise InsufficientScope(
+                f"permission {permission!r} not held by sub={token.subject}", scope=permission
+            )
+
+
+def require_tenant_scoped(token: VerifiedToken) -> str:
+    """Return the token's tenant ref, or refuse an unscoped (admin-only) token."""
+    if token.tenant_ref is None:
+        raise TenantMismatch(f"unscoped token for sub={token.subject} on a tenant route")
+    return token.tenant_ref
+
+
+def require_tenant(token: VerifiedToken, ref: object) -> str:
+    """Refuse unless ``ref`` - a tenant named by the request - is the token's own tenant.
+
+    ``ref`` is typed ``object`` because it comes straight from untrusted input (a query
+    parameter may be a list, a JSON body may hold a number); anything but the exact same
+    string is refused. Returns the token's tenant ref.
+    """
+    own = require_tenant_scoped(token)
+    # compare_digest: equal-time comparison so a caller cannot probe the ref byte by byte.
+    if not isinstance(ref, str) or not hmac.compare_digest(
+        ref.encode("utf-8", "surrogatepass"), own.encode("utf-8")
+    ):
+        raise TenantMismatch(f"request names another tenant than the token ({own})")
+    return own

@@ -1,0 +1,1 @@
+"""Tests of tenantgate.guard, the relying-party token verifier."""
