@@ -13,7 +13,7 @@ from ..services.context import Deps
 from ..storage.sql_store import SqlIdentityStore
 from .errors import install_error_handlers
 from .headers import SecurityHeaders
-from .limits import BodyLimit
+from ...web_limits import BodyLimit
 from .login_csrf import derive_csrf_key
 from .login_routes import router as login_router
 from .oauth_routes import router as oauth_router

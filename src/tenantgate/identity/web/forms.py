@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, unquote_plus
 from starlette.requests import Request
 
 from ..domain.errors import InvalidClient, InvalidRequest
-from .limits import MAX_BODY_BYTES, MAX_FORM_FIELDS
+from ...web_limits import MAX_BODY_BYTES, MAX_FORM_FIELDS
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 
