@@ -48,6 +48,7 @@ class DemoIdentity:
     tenants: dict[str, int]
     clients: dict[str, dict[str, str]]
     users: list[DemoUser]
+    customer_subjects: dict[int, str] = field(default_factory=dict)  # FI id → demo customer sub
 
 
 def portal_clients(port_base: int) -> list[tuple[ClientRegistration, str, str]]:
@@ -132,4 +133,7 @@ async def seed_identity(
     users[1].tenants = [
         {"name": n, "permissions": sorted(g)} for n, g in zip(ops_tenants, ops_grants, strict=False)
     ]
-    return DemoIdentity(tenants, clients, users)
+    customers = {f"cust-{slug(name)}": tenants[name] for name in names}
+    subjects = await admin.subjects(list(customers))
+    by_tenant = {customers[username]: subject for username, subject in subjects.items()}
+    return DemoIdentity(tenants, clients, users, by_tenant)

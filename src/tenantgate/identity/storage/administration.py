@@ -89,6 +89,14 @@ class SqlAdministration:
             )
             return dict((await conn.execute(q)).all())
 
+    async def subjects(self, usernames: list[str]) -> dict[str, str]:
+        """The public `sub` of each account (what relying parties know them by)."""
+        q = select(t.accounts.c.username, t.accounts.c.subject).where(
+            t.accounts.c.username.in_(usernames)
+        )
+        async with self.engine.connect() as conn:
+            return {str(u): str(s) for u, s in (await conn.execute(q)).all()}
+
     async def account_id(self, username: str) -> tuple[int, AccountKind]:
         async with self.engine.connect() as conn:
             row = (

@@ -1,0 +1,1 @@
+"""The three portals: each its own app, origin, client and trust boundary."""
