@@ -101,10 +101,29 @@ async def generate(
                 f"{counts.transactions} transactions "
                 f"(plan {planned - started:.2f} s, load {loaded - planned:.2f} s)"
             )
+    if institutions:
+        await _refresh_statistics(engine)
     customers, accounts, transactions, logins = totals
     return GenerationReport(
         len(institutions), customers, accounts, transactions, logins, planning, loading
     )
+
+
+async def _refresh_statistics(engine: AsyncEngine) -> None:
+    """VACUUM ANALYZE the read models after a bulk load (PostgreSQL).
+
+    Freshly COPYed pages are not yet marked all-visible, so the index-only scans reporting
+    relies on would visit the heap for every row (measured: 147 ms → 25–60 ms for a 90-day
+    distinct-active count at 4,000 customers per FI). Autovacuum would get there eventually;
+    a loader should leave the database ready. VACUUM cannot run inside a transaction.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    async with engine.connect() as conn:
+        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(
+            text("VACUUM (ANALYZE) customer_active_days, daily_rollups, daily_kind_rollups")
+        )
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
