@@ -22,11 +22,12 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        if any(len(v) > MAX_HEADER_BYTES for v in headers.values()):
+        raw_headers: list[tuple[bytes, bytes]] = list(scope.get("headers") or [])
+        # Every occurrence counts: a repeated header must not hide an oversized first copy.
+        if any(len(value) > MAX_HEADER_BYTES for _, value in raw_headers):
             await _refuse(send, 431, "A request header is too large.")
             return
-        declared = headers.get(b"content-length")
+        declared = next((v for k, v in raw_headers if k == b"content-length"), None)
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await _refuse(send, 413, "The request body is too large.")
             return

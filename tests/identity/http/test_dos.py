@@ -108,16 +108,6 @@ async def test_a_100_kb_bearer_token_is_refused(world: World) -> None:
     assert (await world.tenants(scoped["unscoped"]["access_token"])).status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "BUG: BodyLimit checks dict(scope['headers']), which keeps only the LAST of repeated "
-        "headers, while Starlette's request.headers.get() returns the FIRST; a 1 MB "
-        "Authorization header followed by a short one passes the 8 KB header limit and is "
-        "base64-decoded / length-checked by the route (answers 400/401 instead of 431)"
-    ),
-)
 async def test_a_repeated_header_does_not_smuggle_a_megabyte_past_the_limit(
     world: World,
 ) -> None:

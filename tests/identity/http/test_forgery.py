@@ -763,16 +763,6 @@ async def test_oversized_kid_bearer_hits_the_header_limit_and_exchange_refuses_i
     assert (await world.mint_sso(scoped["access_token"])).status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason=(
-        "BUG: a JOSE header holding an integer of more than 4300 digits makes json.loads raise "
-        "a plain ValueError; compact.parse_header catches only StrictJsonError, so it escapes "
-        "verify_access_token/open_sso_token unhandled: 500 server_error under uvicorn (the "
-        "in-process transport re-raises it)"
-    ),
-)
 async def test_header_with_a_huge_integer_is_refused_not_a_server_error(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

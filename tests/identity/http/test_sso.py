@@ -241,7 +241,6 @@ async def test_sso_refresh_token_is_bound_to_reporting_portal(world: World) -> N
     assert foreign.json()["error"] == "invalid_grant"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=REFRESH_WIDENS_BUG)
 async def test_refreshing_the_sso_session_does_not_widen_its_permissions(world: World) -> None:
     h = await handoff(world)
     redeemed = await world.redeem_sso(h.sso)
@@ -517,15 +516,6 @@ async def test_sso_token_is_refused_past_ttl_plus_leeway(world: World) -> None:
     assert await world.audit_events("sso.replay_refused") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "BUG: open_sso_token() adds config.leeway (5 s) to the SSO token's exp, so a "
-        "120 s token is still redeemed at 121..125 s; SECURITY.md requires <=120 s and "
-        "'SSO token at 121 s' refused"
-    ),
-)
 async def test_sso_token_is_refused_at_ttl_plus_1(world: World) -> None:
     ttl = world.deps.config.sso_token_ttl
     h = await handoff(world)
@@ -685,16 +675,6 @@ async def test_sso_key_rotation_overlap(
         assert (await world.redeem_sso(after)).status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "BUG: services/sso.py _open() never force-refreshes the key ring on an unknown kid "
-        "(bearer.py does for access tokens), so after `tenantgate keys rotate` an SSO token "
-        "minted by an instance that already loaded the new enc key is refused ('unknown kid') "
-        "by every instance whose cache is still fresh, for up to key_cache_seconds (10 s)"
-    ),
-)
 async def test_sso_minted_with_a_new_key_redeems_on_an_instance_with_an_older_cache(
     world_database: tuple[str, DemoIdentity], clock: ManualClock
 ) -> None:

@@ -107,7 +107,9 @@ def open_sso_token(
         raise SsoTokenRefused("issuer")
     if claims.audience != audience:
         raise SsoTokenRefused("audience")
-    if now > claims.expires_at + leeway:
+    # No leeway on expiry: only identity instances sharing one database read this token,
+    # so the lifetime is exactly what was minted (≤ 120 s), never stretched.
+    if now > claims.expires_at:
         raise SsoTokenRefused("expired")
     if claims.issued_at > now + leeway:
         raise SsoTokenRefused("issued in the future")

@@ -24,9 +24,18 @@ def _no_constants(name: str) -> Any:
 
 
 def parse_json_object(data: bytes) -> dict[str, Any]:
+    # RFC 8259 §8.1 / RFC 7515 §2: UTF-8 without a byte-order mark.  Decoding here keeps
+    # json.loads from guessing UTF-16/32 or skipping a BOM.
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise StrictJsonError("byte-order mark")
     try:
-        value = json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        text = data.decode("utf-8", errors="strict")
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+    except StrictJsonError:
+        raise
+    except (UnicodeDecodeError, RecursionError, ValueError) as exc:
+        # ValueError also covers json.JSONDecodeError and int-conversion limits
+        # (a 5,000-digit number must be a clean refusal, not a crash).
         raise StrictJsonError("not JSON") from exc
     if not isinstance(value, dict):
         raise StrictJsonError("not a JSON object")

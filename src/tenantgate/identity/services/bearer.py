@@ -73,8 +73,8 @@ async def _verified_claims(
             )
         except AccessTokenRejected as exc:
             # Another instance may have rotated keys since our cache was filled.
-            if str(exc) == "unknown kid" and attempt == 0:
-                await deps.keyring.refresh(force=True)
+            retry = str(exc) == "unknown kid" and attempt == 0
+            if retry and await deps.keyring.refresh_for_unknown_kid():
                 continue
             raise TokenNotAccepted(str(exc)) from exc
     raise TokenNotAccepted("unknown kid")

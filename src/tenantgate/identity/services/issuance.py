@@ -91,6 +91,7 @@ async def start_refresh_family(
     tenant_id: int | None,
     *,
     replaces_others: bool = False,
+    ceiling: frozenset[str] | None = None,
 ) -> str:
     now = deps.now()
     policy = refresh_policy(deps)
@@ -102,6 +103,7 @@ async def start_refresh_family(
         tenant_id=tenant_id,
         started_at=now,
         deadline=min(policy.family_deadline(now), session.started_at + policy.absolute_ttl),
+        ceiling=ceiling,
     )
     token = new_opaque_token()
     record = RefreshToken(

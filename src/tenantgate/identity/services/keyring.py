@@ -23,6 +23,8 @@ from ..domain.keys import (
 from .config import IdentityConfig
 from .ports import KeyStore
 
+UNKNOWN_KID_COOLDOWN = 5.0
+
 
 class KeyRing:
     def __init__(self, store: KeyStore, config: IdentityConfig, clock: Clock) -> None:
@@ -36,6 +38,7 @@ class KeyRing:
         self._current_signing: SigningKey | None = None
         self._current_sso: EncryptionKey | None = None
         self._jwks: dict[str, Any] = {"keys": []}
+        self._forced_at = float("-inf")
 
     async def refresh(self, *, force: bool = False) -> None:
         now = self._clock.now()
@@ -52,6 +55,16 @@ class KeyRing:
                 await rotate_keys(self._store, self._config, self._clock, "enc")
                 stored = await self._store.all_keys()
             self._load(stored, now)
+
+    async def refresh_for_unknown_kid(self) -> bool:
+        """Another instance may have rotated keys: reload, at most every few seconds so
+        that junk kids cannot turn into a database query each."""
+        now = self._clock.now()
+        if now - self._forced_at < UNKNOWN_KID_COOLDOWN:
+            return False
+        self._forced_at = now
+        await self.refresh(force=True)
+        return True
 
     def _load(self, stored: list[StoredKey], now: float) -> None:
         kek, overlap = self._config.key_encryption_key, self._config.key_overlap

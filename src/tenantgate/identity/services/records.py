@@ -47,6 +47,8 @@ class RefreshFamily:
     tenant_id: int | None
     started_at: float
     deadline: float  # absolute lifetime
+    # Refreshes never grant more than this (RFC 8693 §5: no widening); None = no ceiling.
+    ceiling: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,10 @@ async def refresh_tokens(
     family, now = view.family, deps.now()
     account = await deps.store.account_by_id(family.account_id)
     permissions = await _current_permissions(deps, family.account_id, family.tenant_id)
+    if permissions is not None and family.ceiling is not None:
+        # Re-read the grant, but never beyond what the family was born with; losing all of
+        # it (e.g. reporting:view for an SSO-born session) ends the family.
+        permissions = permissions & family.ceiling or None
     if account is None or not account.active or permissions is None:
         await deps.store.revoke_family(family.id, now)
         await _refused(deps, caller, view, "account disabled or grant removed")

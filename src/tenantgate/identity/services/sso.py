@@ -123,7 +123,9 @@ async def redeem_sso_token(
     access, ttl = await access_token_for(
         deps, account, client, session.id, claims.tenant_id, permissions
     )
-    refresh = await start_refresh_family(deps, session, client, account, claims.tenant_id)
+    refresh = await start_refresh_family(
+        deps, session, client, account, claims.tenant_id, ceiling=permissions
+    )
     await deps.audit(
         audit_events.SSO_REDEEMED,
         caller,
@@ -146,16 +148,26 @@ async def redeem_sso_token(
 async def _open(deps: Deps, client: Client, token: str, caller: Caller) -> SsoClaims:
     await deps.keyring.refresh()
     try:
-        return open_sso_token(
-            token,
-            keys=deps.keyring.sso_opening_key,
-            issuer=deps.config.issuer,
-            audience=client.client_id,
-            now=deps.now(),
-            leeway=deps.config.leeway,
-        )
+        return _open_with_cached_keys(deps, client, token)
+    except SsoTokenRefused as exc:
+        # Minted by an instance that rotated keys after our cache was filled?
+        if str(exc) != "unknown kid" or not await deps.keyring.refresh_for_unknown_kid():
+            await _refuse(deps, caller, client, str(exc))
+    try:
+        return _open_with_cached_keys(deps, client, token)
     except SsoTokenRefused as exc:
         await _refuse(deps, caller, client, str(exc))
+
+
+def _open_with_cached_keys(deps: Deps, client: Client, token: str) -> SsoClaims:
+    return open_sso_token(
+        token,
+        keys=deps.keyring.sso_opening_key,
+        issuer=deps.config.issuer,
+        audience=client.client_id,
+        now=deps.now(),
+        leeway=deps.config.leeway,
+    )
 
 
 async def _refuse(

@@ -117,6 +117,8 @@ refresh_families = Table(
     Column("started_at", Float, nullable=False),
     Column("deadline", Float, nullable=False),
     Column("revoked_at", Float, nullable=True),
+    # Space-separated; NULL = no ceiling.  A family born from SSO never refreshes wider.
+    Column("permission_ceiling", Text, nullable=True),
     Index("ix_refresh_families_session", "session_id"),
 )
 

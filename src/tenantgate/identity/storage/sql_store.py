@@ -238,6 +238,9 @@ class SqlIdentityStore:
                     tenant_id=family.tenant_id,
                     started_at=family.started_at,
                     deadline=family.deadline,
+                    permission_ceiling=(
+                        " ".join(sorted(family.ceiling)) if family.ceiling is not None else None
+                    ),
                 )
             )
             await _insert_refresh_token(conn, token)
@@ -253,6 +256,7 @@ class SqlIdentityStore:
                 f.tenant_id,
                 f.started_at,
                 f.deadline,
+                f.permission_ceiling,
                 f.revoked_at.label("family_revoked_at"),
                 s.revoked_at.label("session_revoked_at"),
             )
@@ -272,6 +276,9 @@ class SqlIdentityStore:
             row.tenant_id,
             row.started_at,
             row.deadline,
+            frozenset(row.permission_ceiling.split())
+            if row.permission_ceiling is not None
+            else None,
         )
         token = RefreshToken(row.digest, row.family_id, row.issued_at, row.expires_at)
         return RefreshView(

@@ -9,11 +9,11 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from ...web_limits import BodyLimit
 from ..services.context import Deps
 from ..storage.sql_store import SqlIdentityStore
 from .errors import install_error_handlers
 from .headers import SecurityHeaders
-from ...web_limits import BodyLimit
 from .login_csrf import derive_csrf_key
 from .login_routes import router as login_router
 from .oauth_routes import router as oauth_router

@@ -9,8 +9,8 @@ from urllib.parse import parse_qsl, unquote_plus
 
 from starlette.requests import Request
 
-from ..domain.errors import InvalidClient, InvalidRequest
 from ...web_limits import MAX_BODY_BYTES, MAX_FORM_FIELDS
+from ..domain.errors import InvalidClient, InvalidRequest
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 
