@@ -17,7 +17,7 @@ from tenantgate.banking import create_banking_engine
 from tenantgate.bff.app import build_portal
 from tenantgate.bff.portal import Portal
 from tenantgate.demo.banking_seed import seed_banking
-from tenantgate.demo.portal_apps import portal_config
+from tenantgate.demo.portal_configs import portal_config
 from tenantgate.identity.storage.engine import create_engine_for
 
 from ..identity.harness import ISSUER, PORT_BASE, World

@@ -6,11 +6,11 @@ from __future__ import annotations
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import jinja2
 import structlog
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -88,6 +88,10 @@ async def require_session(request: Request) -> PortalSession:
     """FastAPI dependency: the live session behind the cookie, or SessionEnded."""
     portal = portal_of(request)
     return await portal.current_session(request.cookies.get(portal.config.session_cookie))
+
+
+SessionDep = Annotated[PortalSession, Depends(require_session)]
+"""Declare a route parameter `session: SessionDep` to require a live session."""
 
 
 def check_csrf(request: Request, session: PortalSession, form_token: str | None = None) -> None:
