@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from ..portals.conftest import (  # noqa: F401 — fixtures shared with the portal tests
+from ..identity.conftest import (  # noqa: F401 — fixtures shared with the identity tests
     anyio_backend,
-    banking_url,
     clock,
     postgres_template,
-    sessions_url,
     sqlite_template,
     world,
     world_database,
 )
+from ..portals.conftest import banking_url, sessions_url  # noqa: F401 — shared fixtures
