@@ -51,7 +51,8 @@ class DemoSystem:
         return found
 
     def first_of_kind(self, kind: str, index: int = 0) -> dict[str, Any]:
-        return [u for u in self.document["users"] if u["kind"] == kind][index]
+        found: dict[str, Any] = [u for u in self.document["users"] if u["kind"] == kind][index]
+        return found
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
