@@ -7,7 +7,7 @@ import pytest
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     try:
-        from identity.databases import SKIPPED_POSTGRES
+        from .identity.databases import SKIPPED_POSTGRES
     except ImportError:
         return
     if SKIPPED_POSTGRES:
