@@ -7,6 +7,8 @@ dummy hash) and for over-long input, so timing does not tell them apart.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -30,11 +32,35 @@ class PasswordTooWeak(ValueError):
     pass
 
 
+COMMON_PASSWORDS_FILE = Path(__file__).parent / "data" / "common-passwords.txt"
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords (lower case; see data/README.md)."""
+    text = COMMON_PASSWORDS_FILE.read_text("utf-8")
+    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip())
+
+
+def is_common_password(password: str) -> bool:
+    """Case-insensitive: ``PassWord1`` is as common as ``password1``."""
+    return password.lower() in common_passwords()
+
+
 def check_password_policy(password: str) -> None:
+    """ASVS 6.2: length only (8 to 1024, never truncated), no composition rules, and not
+    on the list of common passwords."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise PasswordTooWeak(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise PasswordTooWeak(f"a password may have at most {MAX_PASSWORD_LENGTH} characters")
+    if is_common_password(password):
+        raise PasswordTooWeak("this password is on a list of commonly used passwords")
+
+
+def is_short_for_an_admin(password: str) -> bool:
+    """Admins should use 15 characters or more (a recommendation: the CLI warns)."""
+    return len(password) < RECOMMENDED_ADMIN_PASSWORD_LENGTH
 
 
 class Passwords:
