@@ -13,7 +13,7 @@ import click
 
 from .cli_support import load_settings, run_async
 from .logging_setup import configure_logging
-from .operator_cli import accounts, clients, grants, tenants
+from .operator_cli import accounts, audit, clients, grants, sessions, tenants
 from .settings import sqlite_url
 
 
@@ -119,7 +119,7 @@ def keys_rotate(uses: str) -> None:
         click.echo(f"new current key {kid}")
 
 
-for group in (tenants, accounts, grants, clients):
+for group in (tenants, accounts, grants, clients, sessions, audit):
     main.add_command(group)
 
 

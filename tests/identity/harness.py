@@ -78,6 +78,12 @@ class World:
 
     # -- protocol steps --------------------------------------------------------
     async def login_page(self, client_id: str, /, **overrides: str) -> tuple[httpx.Response, str]:
+        return await self.login_page_in(self.http, client_id, **overrides)
+
+    async def login_page_in(
+        self, via: httpx.AsyncClient, client_id: str, /, **overrides: str
+    ) -> tuple[httpx.Response, str]:
+        """The login page as another browser (see ``browser``) sees it."""
         verifier, challenge = pkce_pair()
         params = {
             "response_type": "code",
@@ -88,22 +94,54 @@ class World:
             "code_challenge_method": "S256",
         }
         params.update(overrides)
-        response = await self.http.get("/authorize", params=params)
+        response = await via.get("/authorize", params=params)
         return response, verifier
 
     async def submit_login(
-        self, page: httpx.Response, username: str, password: str
+        self,
+        page: httpx.Response,
+        username: str,
+        password: str,
+        *,
+        via: httpx.AsyncClient | None = None,
     ) -> httpx.Response:
         fields = dict(
             re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text)
         )
         fields = {k: _unescape(v) for k, v in fields.items()}
         fields.update({"username": username, "password": password})
-        return await self.http.post(
+        return await (via or self.http).post(
             "/authorize",
             content=urlencode(fields),
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
+
+    def browser(self) -> httpx.AsyncClient:
+        """Another browser (own cookie jar) on the same server; the caller closes it."""
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=ISSUER)
+
+    async def submit_totp(
+        self, page: httpx.Response, code: str, *, via: httpx.AsyncClient | None = None
+    ) -> httpx.Response:
+        """The second step: the TOTP page's hidden fields (step=totp included) and a code."""
+        assert 'data-testid="login-totp"' in page.text, page.text
+        fields = dict(
+            re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text)
+        )
+        fields = {k: _unescape(v) for k, v in fields.items()}
+        fields["code"] = code
+        return await (via or self.http).post(
+            "/authorize",
+            content=urlencode(fields),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+
+    def totp_code(self, username: str = "admin-totp", *, offset_steps: int = 0) -> str:
+        import pyotp
+
+        secret = self.user(username).totp_secret
+        assert secret is not None
+        return pyotp.TOTP(secret).at(self.clock.now() + 30 * offset_steps)
 
     async def authorization_code(
         self, client_id: str, username: str, password: str | None = None
@@ -233,7 +271,12 @@ async def prepare_database(url: str, *, banks: int = 3) -> DemoIdentity:
     try:
         admin = SqlAdministration(engine, time.time())
         return await seed_identity(
-            admin, Passwords(FAST_ARGON2), banks=banks, port_base=PORT_BASE, demo_password=None
+            admin,
+            Passwords(FAST_ARGON2),
+            banks=banks,
+            port_base=PORT_BASE,
+            demo_password=None,
+            key_encryption_key=KEK,
         )
     finally:
         await engine.dispose()

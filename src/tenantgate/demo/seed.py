@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..identity.domain import totp
 from ..identity.domain.accounts import AccountKind
 from ..identity.domain.opaque_tokens import digest_opaque_token
 from ..identity.domain.passwords import Passwords
@@ -25,6 +26,7 @@ OPS_FIRST_GRANT = frozenset({CUSTOMERS_READ, REPORTING_VIEW})
 OPS_SECOND_GRANT = frozenset({CUSTOMERS_READ, CUSTOMERS_LOCK})
 EMPLOYEE_PERMISSIONS = [REPORTING_VIEW]
 CUSTOMER_PERMISSIONS = ["accounts:read", "transfers:create"]
+TOTP_ADMIN = "admin-totp"
 
 
 @dataclass
@@ -33,14 +35,18 @@ class DemoUser:
     password: str
     kind: AccountKind
     tenants: list[dict[str, Any]] = field(default_factory=list)
+    totp_secret: str | None = None  # base32; only the TOTP demo admin has one
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "username": self.username,
             "password": self.password,
             "kind": self.kind.value,
             "tenants": self.tenants,
         }
+        if self.totp_secret is not None:
+            document["totp_secret"] = self.totp_secret
+        return document
 
 
 @dataclass
@@ -87,7 +93,10 @@ async def seed_identity(
     banks: int,
     port_base: int,
     demo_password: str | None,
+    key_encryption_key: bytes | None = None,
 ) -> DemoIdentity:
+    """With ``key_encryption_key`` the demo also gets ``admin-totp`` (like ``admin``, plus a
+    TOTP second factor whose secret is sealed under that KEK)."""
     names = fi_names(banks)
     tenants = await admin.create_tenants(names)
     clients: dict[str, dict[str, str]] = {}
@@ -122,9 +131,23 @@ async def seed_identity(
             username = f"{prefix}-{slug(name)}"
             rows.append((username, kind, tenants[name], hashes[pw]))
             users.append(DemoUser(username, pw, kind, [{"name": name, "permissions": permissions}]))
+    totp_admin: DemoUser | None = None
+    if key_encryption_key is not None:
+        totp_pw = password()
+        hashes.setdefault(totp_pw, passwords.hash(totp_pw))
+        totp_admin = DemoUser(TOTP_ADMIN, totp_pw, AccountKind.ADMIN)
+        rows.append((TOTP_ADMIN, AccountKind.ADMIN, None, hashes[totp_pw]))
     ids = await admin.create_accounts(rows)
 
     grants = [(ids["admin"], tenants[name], ADMIN_GRANT) for name in names]
+    if totp_admin is not None and key_encryption_key is not None:
+        grants += [(ids[TOTP_ADMIN], tenants[name], ADMIN_GRANT) for name in names]
+        totp_admin.tenants = [{"name": n, "permissions": sorted(ADMIN_GRANT)} for n in names]
+        subject = (await admin.subjects([TOTP_ADMIN]))[TOTP_ADMIN]
+        enrolment = totp.enrol(TOTP_ADMIN, subject, key_encryption_key)
+        await admin.set_totp(TOTP_ADMIN, enrolment.sealed)
+        totp_admin.totp_secret = enrolment.secret
+        users.append(totp_admin)  # last: the runner's summary shows the first users
     ops_tenants = names[:2] if len(names) >= 2 else names
     ops_grants = [OPS_FIRST_GRANT, OPS_SECOND_GRANT]
     grants += [(ids["ops"], tenants[n], g) for n, g in zip(ops_tenants, ops_grants, strict=False)]

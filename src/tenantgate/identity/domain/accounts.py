@@ -21,6 +21,11 @@ class Account:
     tenant_id: int | None  # employees and customers belong to exactly one FI
     password_hash: str
     active: bool = True
+    totp_sealed: str | None = None  # a TOTP secret sealed under the KEK; None = password only
+
+    @property
+    def requires_totp(self) -> bool:
+        return self.totp_sealed is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,3 +19,10 @@ class IdentityConfig:
     key_overlap: int = 3600
     leeway: int = 5
     key_cache_seconds: float = 10.0
+    # Login throttling (sliding window, counted in the database; services/throttling.py).
+    login_window: int = 900
+    login_account_limit: int = 5
+    login_address_limit: int = 20
+    # The TOTP step: how long the pending login lives and how many codes it may try.
+    pending_login_ttl: int = 300
+    totp_max_attempts: int = 5

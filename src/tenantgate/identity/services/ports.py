@@ -3,14 +3,17 @@ whatever must not be interleaved with another instance happens inside one call."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from ..domain.accounts import Account, Client, Tenant
 from ..domain.keys import StoredKey
 from .records import (
+    AttemptCounts,
     AuditEvent,
     AuthorizationCode,
     CodeUse,
+    PendingLogin,
     RefreshFamily,
     RefreshToken,
     RefreshView,
@@ -23,6 +26,45 @@ class AccountStore(Protocol):
     async def account_by_username(self, username: str) -> Account | None: ...
     async def account_by_id(self, account_id: int) -> Account | None: ...
     async def replace_password_hash(self, account_id: int, password_hash: str) -> None: ...
+
+
+class LoginAttemptStore(Protocol):
+    async def note_login_attempt(
+        self, keys: Sequence[tuple[str, str]], now: float, window: float
+    ) -> AttemptCounts:
+        """Store one attempt per (scope, key digest) and commit; then count, per scope, the
+        rows of that key newer than ``now - window`` (this attempt included).  Committing
+        before counting makes the k-th concurrent attempt see at least k rows, on any number
+        of instances."""
+        ...
+
+    async def forget_login_attempts(self, ids: Sequence[int]) -> None:
+        """Drop noted attempts that turned out not to be failures (or were throttled)."""
+        ...
+
+    async def clear_login_failures(self, scope: str, key_digest: str) -> None: ...
+
+
+class SecondFactorStore(Protocol):
+    async def start_pending_login(self, pending: PendingLogin) -> None:
+        """Store a pending login (and purge expired ones)."""
+        ...
+
+    async def take_pending_attempt(
+        self, id_digest: str, now: float, max_attempts: int
+    ) -> PendingLogin | None:
+        """Atomically count one code attempt against a live pending login; None when it is
+        unknown, expired or out of attempts (it is then deleted)."""
+        ...
+
+    async def finish_pending_login(self, id_digest: str) -> bool:
+        """Delete it; True only for the one call that did."""
+        ...
+
+    async def claim_totp_step(self, account_id: int, step: int) -> bool:
+        """Atomically record ``step`` as the account's last used TOTP step; False when a code
+        of this or a later step was already accepted (single use)."""
+        ...
 
 
 class ClientStore(Protocol):
@@ -95,6 +137,8 @@ class AuditTrail(Protocol):
 
 class IdentityStore(
     AccountStore,
+    LoginAttemptStore,
+    SecondFactorStore,
     ClientStore,
     TenantStore,
     GrantStore,

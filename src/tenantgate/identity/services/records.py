@@ -87,3 +87,24 @@ class AuditEvent:
     address: str | None = None
     session_id: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptCounts:
+    """One noted login attempt: the rows it added and, per scope, the attempts in the window
+    (this one included)."""
+
+    ids: tuple[int, ...]
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingLogin:
+    """A login whose password was right and whose TOTP code is still due."""
+
+    id_digest: str
+    account_id: int
+    binding: str  # SHA-256 of the authorization request it belongs to
+    created_at: float
+    expires_at: float
+    attempts: int = 0

@@ -8,12 +8,16 @@ import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..domain.accounts import AccountKind
+from ..domain.audit_chain import ChainBreak, ChainReport, ChainWalker
+from ..services.records import AuditEvent
 from . import schema as t
+from .sql_store import append_audit_event
 
 
 class AdministrationError(ValueError):
@@ -31,6 +35,15 @@ class ClientRegistration:
     audience: str
     sso_audiences: tuple[str, ...] = ()
     redeems_sso: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSession:
+    sid: str
+    client_id: str
+    tenant_name: str | None  # the FI the session currently acts on
+    started_at: float
+    last_refresh_at: float | None
 
 
 def new_subject() -> str:
@@ -180,3 +193,131 @@ class SqlAdministration:
             return int(
                 (await conn.execute(select(func.count()).select_from(t.tenants))).scalar_one()
             )
+
+    # -- TOTP ------------------------------------------------------------------
+    async def account_subject(self, username: str) -> tuple[int, AccountKind, str]:
+        q = select(t.accounts.c.id, t.accounts.c.kind, t.accounts.c.subject).where(
+            t.accounts.c.username == username
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(q)).first()
+        if row is None:
+            raise AdministrationError(f"no account named {username!r}")
+        return int(row.id), AccountKind(row.kind), str(row.subject)
+
+    async def set_totp(self, username: str, sealed: str | None) -> None:
+        """Enrol (a sealed secret) or remove (None) TOTP; the used-step memory starts over."""
+        account_id, _ = await self.account_id(username)
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(t.accounts)
+                .where(t.accounts.c.id == account_id)
+                .values(totp_sealed=sealed, totp_last_step=None)
+            )
+
+    # -- sessions --------------------------------------------------------------
+    async def live_sessions(self, account_id: int) -> list[LiveSession]:
+        """Sessions not revoked that still hold a refresh family within its lifetime."""
+        s, f, rt = t.sessions.c, t.refresh_families.c, t.refresh_tokens.c
+        live_family = select(f.session_id).where(
+            f.session_id == s.id, f.revoked_at.is_(None), f.deadline > self.now
+        )
+        last_refresh = (
+            select(func.max(rt.issued_at))
+            .select_from(t.refresh_tokens.join(t.refresh_families, f.id == rt.family_id))
+            .where(f.session_id == s.id)
+            .scalar_subquery()
+        )
+        q = (
+            select(s.id, s.client_id, t.tenants.c.name, s.started_at, last_refresh.label("last"))
+            .select_from(t.sessions.outerjoin(t.tenants, t.tenants.c.id == s.current_tenant_id))
+            .where(s.account_id == account_id, s.revoked_at.is_(None), live_family.exists())
+            .order_by(s.started_at)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(q)).all()
+        return [LiveSession(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    async def revoke_sessions(self, username: str, *, sid: str | None, operator: str) -> list[str]:
+        """Revoke one live session (``sid``) or all of them; each revocation is audited."""
+        account_id, _ = await self.account_id(username)
+        live = [x.sid for x in await self.live_sessions(account_id)]
+        if sid is not None:
+            if sid not in live:
+                raise AdministrationError(f"{username} has no live session {sid!r}")
+            live = [sid]
+        s, f = t.sessions.c, t.refresh_families.c
+        for one in live:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    update(t.sessions)
+                    .where(s.id == one, s.revoked_at.is_(None))
+                    .values(revoked_at=self.now)
+                )
+                await conn.execute(
+                    update(t.refresh_families)
+                    .where(f.session_id == one, f.revoked_at.is_(None))
+                    .values(revoked_at=self.now)
+                )
+            await self.audit("session.revoked", account_id=account_id, session_id=one, by=operator)
+        return live
+
+    # -- audit -----------------------------------------------------------------
+    async def audit(self, event: str, *, account_id: int | None = None, **detail: Any) -> None:
+        """An operator action, appended to the same hash-chained trail."""
+        session_id = detail.pop("session_id", None)
+        await append_audit_event(
+            self.engine,
+            AuditEvent(
+                event=event,
+                at=self.now,
+                account_id=account_id,
+                session_id=session_id,
+                detail=detail,
+            ),
+        )
+
+    async def recent_audit_events(
+        self,
+        *,
+        limit: int,
+        tenant_id: int | None = None,
+        account_id: int | None = None,
+        event: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The newest ``limit`` events that match, oldest first."""
+        e = t.audit_events.c
+        q = select(t.audit_events).order_by(e.id.desc()).limit(limit)
+        if tenant_id is not None:
+            q = q.where(e.tenant_id == tenant_id)
+        if account_id is not None:
+            q = q.where(e.account_id == account_id)
+        if event is not None:
+            q = q.where(e.event == event)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(q)).all()
+        return [dict(r._mapping) for r in reversed(rows)]
+
+    async def verify_audit_chain(self, batch: int = 5000) -> ChainReport:
+        """Walk the whole chain in ``seq`` order, ``batch`` rows at a time."""
+        e, h = t.audit_events.c, t.audit_chain_head.c
+        walker = ChainWalker()
+        async with self.engine.connect() as conn:
+            head = (await conn.execute(select(h.seq, h.last_hash).where(h.id == 1))).one()
+            outside = (
+                await conn.execute(
+                    select(func.count()).select_from(t.audit_events).where(e.seq.is_(None))
+                )
+            ).scalar_one()
+            after = 0
+            while True:
+                q = select(t.audit_events).where(e.seq > after).order_by(e.seq).limit(batch)
+                chunk = (await conn.execute(q)).all()
+                if not chunk or not all(walker.feed(dict(r._mapping)) for r in chunk):
+                    break
+                after = chunk[-1].seq
+        report = walker.finish(int(head.seq), str(head.last_hash))
+        if report.intact and outside:
+            reason = f"{outside} record(s) outside the chain (inserted by hand)"
+            return ChainReport(report.checked, report.head_hash, ChainBreak(None, reason))
+        return report

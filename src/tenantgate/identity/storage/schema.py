@@ -56,6 +56,10 @@ accounts = Table(
     Column("password_hash", String(256), nullable=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", Float, nullable=False),
+    # TOTP secret sealed under the KEK (associated data: the subject); NULL = no TOTP.
+    Column("totp_sealed", Text, nullable=True),
+    # Time step of the last accepted code: a code at or before it is refused (single use).
+    Column("totp_last_step", Integer, nullable=True),
 )
 
 admin_grants = Table(
@@ -168,6 +172,32 @@ keys = Table(
     Column("retired_at", Float, nullable=True),
 )
 
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    # One row per counted attempt; a sliding window counts rows newer than now - window.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scope", String(16), nullable=False),  # "account" | "address"
+    Column("key_digest", String(64), nullable=False),  # SHA-256 of the username or address
+    Column("at", Float, nullable=False),
+    Index("ix_login_attempts_scope_key_at", "scope", "key_digest", "at"),
+    Index("ix_login_attempts_at", "at"),
+)
+
+pending_logins = Table(
+    "pending_logins",
+    metadata,
+    # Between the password and the TOTP step; deleted when the code is accepted, when the
+    # attempts run out, or once expired.  Keyed by the SHA-256 of a random id the browser
+    # holds in a short-lived cookie, and bound to the authorization request.
+    Column("id_digest", String(64), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("binding", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("attempts", Integer, nullable=False),
+)
+
 audit_events = Table(
     "audit_events",
     metadata,
@@ -180,5 +210,19 @@ audit_events = Table(
     Column("session_id", String(64), nullable=True),
     Column("address", String(64), nullable=True),
     Column("detail", Text, nullable=False),  # JSON object
+    # Hash chain (domain/audit_chain.py): position, predecessor's hash, own hash.
+    Column("seq", Integer, nullable=True, unique=True),
+    Column("prev_hash", String(64), nullable=True),
+    Column("hash", String(64), nullable=True),
     Index("ix_audit_events_at", "at"),
+)
+
+audit_chain_head = Table(
+    "audit_chain_head",
+    metadata,
+    # Exactly one row (id 1).  Appends update it first: that row lock serializes every
+    # writer of the chain, on any number of instances.
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False),
+    Column("last_hash", String(64), nullable=False),
 )

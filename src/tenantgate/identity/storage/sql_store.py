@@ -5,18 +5,22 @@ guarantees that matter across instances are single conditional statements
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.engine import CursorResult, Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..domain.accounts import Account, AccountKind, Client, Tenant
+from ..domain.audit_chain import chain_hash
 from ..domain.keys import StoredKey
 from ..services.records import (
+    AttemptCounts,
     AuditEvent,
     AuthorizationCode,
     CodeUse,
+    PendingLogin,
     RefreshFamily,
     RefreshToken,
     RefreshView,
@@ -25,6 +29,9 @@ from ..services.records import (
 )
 from . import schema as t
 from .upsert import insert_ignoring_conflicts
+
+PURGE_BATCH = 500
+PURGE_EVERY = 16  # purge expired attempt rows on one noted attempt in this many
 
 
 def _rowcount(result: Any) -> int:
@@ -60,6 +67,115 @@ class SqlIdentityStore:
                 .where(t.accounts.c.id == account_id)
                 .values(password_hash=password_hash)
             )
+
+    # -- login throttling -----------------------------------------------------
+    async def note_login_attempt(
+        self, keys: Sequence[tuple[str, str]], now: float, window: float
+    ) -> AttemptCounts:
+        a = t.login_attempts.c
+        rows = [{"scope": scope, "key_digest": key, "at": now} for scope, key in keys]
+        async with self.engine.begin() as conn:
+            ids: list[int] = []
+            for row in rows:
+                inserted = await conn.execute(
+                    t.login_attempts.insert().values(**row).returning(a.id)
+                )
+                ids.append(int(inserted.scalar_one()))
+        # Committed before counting: see the port's docstring.
+        counts: dict[str, int] = {}
+        async with self.engine.connect() as conn:
+            for scope, key in keys:
+                q = (
+                    select(func.count())
+                    .select_from(t.login_attempts)
+                    .where(a.scope == scope, a.key_digest == key, a.at > now - window)
+                )
+                counts[scope] = int((await conn.execute(q)).scalar_one())
+        if ids and ids[0] % PURGE_EVERY == 0:
+            await self._purge(t.login_attempts, a.id, a.at <= now - window)
+        return AttemptCounts(tuple(ids), counts)
+
+    async def _purge(self, table: Any, key: Any, stale: Any) -> None:
+        """Delete a batch of stale rows; on PostgreSQL skip rows another purge holds, so two
+        purges never wait on (or deadlock with) each other."""
+        chosen = select(key).where(stale).limit(PURGE_BATCH)
+        if self.dialect == "postgresql":
+            chosen = chosen.with_for_update(skip_locked=True)
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(table).where(key.in_(chosen.scalar_subquery())))
+
+    async def forget_login_attempts(self, ids: Sequence[int]) -> None:
+        if not ids:
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(t.login_attempts).where(t.login_attempts.c.id.in_(ids)))
+
+    async def clear_login_failures(self, scope: str, key_digest: str) -> None:
+        a = t.login_attempts.c
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                delete(t.login_attempts).where(a.scope == scope, a.key_digest == key_digest)
+            )
+
+    # -- the TOTP step ----------------------------------------------------------
+    async def start_pending_login(self, pending: PendingLogin) -> None:
+        p = t.pending_logins.c
+        await self._purge(t.pending_logins, p.id_digest, p.expires_at <= pending.created_at)
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                t.pending_logins.insert().values(
+                    id_digest=pending.id_digest,
+                    account_id=pending.account_id,
+                    binding=pending.binding,
+                    created_at=pending.created_at,
+                    expires_at=pending.expires_at,
+                    attempts=pending.attempts,
+                )
+            )
+
+    async def take_pending_attempt(
+        self, id_digest: str, now: float, max_attempts: int
+    ) -> PendingLogin | None:
+        p = t.pending_logins.c
+        async with self.engine.begin() as conn:
+            taken = await conn.execute(
+                update(t.pending_logins)
+                .where(p.id_digest == id_digest, p.expires_at > now, p.attempts < max_attempts)
+                .values(attempts=p.attempts + 1)
+                .returning(
+                    p.id_digest, p.account_id, p.binding, p.created_at, p.expires_at, p.attempts
+                )
+            )
+            row = taken.first()
+            if row is None:
+                await conn.execute(delete(t.pending_logins).where(p.id_digest == id_digest))
+                return None
+        return PendingLogin(
+            row.id_digest, row.account_id, row.binding, row.created_at, row.expires_at, row.attempts
+        )
+
+    async def finish_pending_login(self, id_digest: str) -> bool:
+        p = t.pending_logins.c
+        async with self.engine.begin() as conn:
+            gone = await conn.execute(
+                delete(t.pending_logins).where(p.id_digest == id_digest).returning(p.id_digest)
+            )
+            return gone.first() is not None
+
+    async def claim_totp_step(self, account_id: int, step: int) -> bool:
+        c = t.accounts.c
+        async with self.engine.begin() as conn:
+            won = await conn.execute(
+                update(t.accounts)
+                .where(
+                    c.id == account_id,
+                    c.totp_sealed.is_not(None),
+                    (c.totp_last_step.is_(None)) | (c.totp_last_step < step),
+                )
+                .values(totp_last_step=step)
+                .returning(c.id)
+            )
+            return won.first() is not None
 
     # -- clients, tenants, grants ----------------------------------------------
     async def client_by_id(self, client_id: str) -> Client | None:
@@ -390,19 +506,43 @@ class SqlIdentityStore:
 
     # -- audit ----------------------------------------------------------------
     async def record(self, event: AuditEvent) -> None:
-        async with self.engine.begin() as conn:
+        await append_audit_event(self.engine, event)
+
+
+async def append_audit_event(engine: AsyncEngine, event: AuditEvent) -> None:
+    """Append to the hash chain (domain/audit_chain.py) in one transaction.
+
+    The first statement bumps the single chain-head row and reads its hash back: on
+    PostgreSQL that row lock makes every other appender (any instance) wait until this
+    transaction commits, then re-read the new head; on SQLite the UPDATE takes the database's
+    one writer lock.  So links are made strictly one after another and ``seq`` has no gaps.
+    """
+    h = t.audit_chain_head.c
+    async with engine.begin() as conn:
+        head = (
             await conn.execute(
-                t.audit_events.insert().values(
-                    at=event.at,
-                    event=event.event,
-                    account_id=event.account_id,
-                    client_id=event.client_id,
-                    tenant_id=event.tenant_id,
-                    session_id=event.session_id,
-                    address=event.address,
-                    detail=json.dumps(event.detail, sort_keys=True, default=str),
-                )
+                update(t.audit_chain_head)
+                .where(h.id == 1)
+                .values(seq=h.seq + 1)
+                .returning(h.seq, h.last_hash)
             )
+        ).one()
+        record: dict[str, Any] = {
+            "seq": int(head.seq),
+            "at": float(event.at),
+            "event": event.event,
+            "account_id": event.account_id,
+            "client_id": event.client_id,
+            "tenant_id": event.tenant_id,
+            "session_id": event.session_id,
+            "address": event.address,
+            "detail": json.dumps(event.detail, sort_keys=True, default=str),
+        }
+        digest = chain_hash(head.last_hash, record)
+        await conn.execute(
+            t.audit_events.insert().values(**record, prev_hash=head.last_hash, hash=digest)
+        )
+        await conn.execute(update(t.audit_chain_head).where(h.id == 1).values(last_hash=digest))
 
 
 async def _insert_refresh_token(conn: AsyncConnection, token: RefreshToken) -> None:
@@ -425,6 +565,7 @@ def _account_from(row: Row[Any]) -> Account:
         tenant_id=row.tenant_id,
         password_hash=row.password_hash,
         active=row.active,
+        totp_sealed=row.totp_sealed,
     )
 
 

@@ -14,10 +14,15 @@ from ..domain.errors import OAuthError
 from ..services.authorization import (
     AuthorizationRequest,
     LoginFailed,
+    LoginThrottled,
     RedirectableError,
+    SecondFactorExpired,
+    SecondFactorFailed,
+    SecondFactorRequired,
     UnsafeAuthorizationRequest,
     log_in,
     validate_authorization_request,
+    verify_second_factor,
 )
 from . import login_csrf
 from .forms import parse_form
@@ -26,6 +31,17 @@ from .oauth_routes import caller_of, deps_of
 router = APIRouter()
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 LOGIN_FAILED_TEXT = "The username or password is not correct."
+# Shown only once a limit is hit; keyed by the typed username, never by whether it exists.
+THROTTLED_TEXT = "Too many sign-in attempts. Please wait a few minutes and try again."
+TOTP_FAILED_TEXT = "The code is not correct."
+TOTP_RESTART_TEXT = "Please sign in again."
+TOTP_STEP = "totp"
+
+
+def _pending_cookie(secure: bool) -> str:
+    """The pending TOTP login's random id: HttpOnly, SameSite=Strict, minutes-long, and
+    worthless without the password step that created it and the request it is bound to."""
+    return "__Host-tg_mfa" if secure else "tg_mfa"
 
 
 def _secure(request: Request) -> bool:
@@ -54,7 +70,12 @@ def _error_page(request: Request, message: str, status: int = 400) -> HTMLRespon
 
 
 def _login_page(
-    request: Request, auth: AuthorizationRequest, *, error: str | None, username: str = ""
+    request: Request,
+    auth: AuthorizationRequest,
+    *,
+    error: str | None,
+    username: str = "",
+    template: str = "login.html",
 ) -> HTMLResponse:
     key = request.app.state.csrf_key
     nonce = login_csrf.new_nonce()
@@ -64,9 +85,10 @@ def _login_page(
         "client_name": auth.client.name or auth.client.client_id,
         "error": error,
         "username": username,
+        "step": TOTP_STEP,
     }
     response = templates.TemplateResponse(
-        request, "login.html", context, status_code=401 if error else 200
+        request, template, context, status_code=401 if error else 200
     )
     response.set_cookie(
         login_csrf.cookie_name(_secure(request)),
@@ -115,20 +137,58 @@ async def submit_login(request: Request) -> Response:
     nonce = request.cookies.get(login_csrf.cookie_name(_secure(request)))
     if not login_csrf.form_token_matches(request.app.state.csrf_key, nonce, form.get("csrf", "")):
         return _login_page(request, auth, error="Your sign-in form expired. Please sign in again.")
+    deps, caller = deps_of(request), caller_of(request)
+    if form.get("step") == TOTP_STEP:
+        return await _second_step(request, auth, form)
     username = form.get("username", "")
     try:
-        location = await log_in(
-            deps_of(request), auth, username, form.get("password", ""), caller_of(request)
-        )
+        outcome = await log_in(deps, auth, username, form.get("password", ""), caller)
+    except LoginThrottled:
+        return _login_page(request, auth, error=THROTTLED_TEXT, username=username[:128])
     except LoginFailed:
         return _login_page(request, auth, error=LOGIN_FAILED_TEXT, username=username[:128])
+    if isinstance(outcome, SecondFactorRequired):
+        page = _login_page(request, auth, error=None, template="login_totp.html")
+        page.set_cookie(
+            _pending_cookie(_secure(request)),
+            outcome.pending_id,
+            max_age=deps.config.pending_login_ttl,
+            httponly=True,
+            secure=_secure(request),
+            samesite="strict",
+            path="/",
+        )
+        return page
+    return _completed(request, outcome)
+
+
+async def _second_step(
+    request: Request, auth: AuthorizationRequest, form: dict[str, str]
+) -> Response:
+    pending_id = request.cookies.get(_pending_cookie(_secure(request)), "")
+    try:
+        location = await verify_second_factor(
+            deps_of(request), auth, pending_id, form.get("code", ""), caller_of(request)
+        )
+    except SecondFactorFailed:
+        return _login_page(request, auth, error=TOTP_FAILED_TEXT, template="login_totp.html")
+    except SecondFactorExpired as exc:
+        text = THROTTLED_TEXT if exc.throttled else TOTP_RESTART_TEXT
+        page = _login_page(request, auth, error=text)
+        _drop_cookie(request, page, _pending_cookie(_secure(request)))
+        return page
+    return _completed(request, location)
+
+
+def _completed(request: Request, location: str) -> Response:
     response = RedirectResponse(location, status_code=302)
-    # No browser session survives the code: the login cookie goes with it.
-    response.delete_cookie(
-        login_csrf.cookie_name(_secure(request)),
-        path="/",
-        secure=_secure(request),
-        httponly=True,
-        samesite="strict",
-    )
+    # No browser session survives the code: the login cookies go with it.
+    _drop_cookie(request, response, login_csrf.cookie_name(_secure(request)))
+    _drop_cookie(request, response, _pending_cookie(_secure(request)))
     return response
+
+
+def _drop_cookie(request: Request, response: Response, name: str) -> None:
+    response.delete_cookie(
+        name, path="/", secure=_secure(request), httponly=True, samesite="strict"
+    )
