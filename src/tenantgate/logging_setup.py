@@ -22,5 +22,6 @@ def configure_logging(level: str = "INFO", *, json_output: bool = True) -> None:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=structlog.PrintLoggerFactory(sys.stdout),
-        cache_logger_on_first_use=True,
+        # Not cached: reconfiguring (tests, the CLI) must reach loggers already used.
+        cache_logger_on_first_use=False,
     )
