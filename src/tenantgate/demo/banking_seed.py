@@ -15,7 +15,9 @@ from ..banking import (
     create_banking_engine,
     create_schema,
     link_customer_to_subject,
+    list_accounts_of_customer,
     list_customers,
+    open_account,
 )
 from ..banking.generator import GenerationReport, generate
 
@@ -54,8 +56,20 @@ async def seed_banking(
 
 
 async def _link_demo_customers(engine: AsyncEngine, subjects: dict[int, str]) -> None:
+    """Each FI's demo customer login gets a banking customer with two accounts, so a
+    transfer between their own accounts is possible from the first sign-in."""
     for tenant_id, subject in subjects.items():
         scope = TenantScope(tenant_id)
-        first = await list_customers(engine, scope, limit=1)
-        if first.customers:
-            await link_customer_to_subject(engine, scope, first.customers[0].public_id, subject)
+        candidates = (await list_customers(engine, scope, limit=50)).customers
+        if not candidates:
+            continue
+        chosen = candidates[0]
+        for candidate in candidates:
+            if len(await list_accounts_of_customer(engine, scope, candidate.public_id)) >= 2:
+                chosen = candidate
+                break
+        else:
+            await open_account(
+                engine, scope, chosen.public_id, kind="savings", initial_deposit_minor=250_000
+            )
+        await link_customer_to_subject(engine, scope, chosen.public_id, subject)
