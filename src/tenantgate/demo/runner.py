@@ -21,6 +21,8 @@ from ..identity.storage.engine import create_engine_for, upgrade_database
 from ..identity.web.app import create_identity_app
 from ..serving import Served, serve_all
 from ..settings import Settings
+from .banking_seed import app_role_url, seed_banking
+from .portal_apps import build_portal_apps
 from .seed import DemoIdentity, seed_identity
 
 HOST = "127.0.0.1"
@@ -43,9 +45,16 @@ def demo_settings(data_dir: Path, port_base: int) -> Settings:
 def _fresh_sqlite(settings: Settings) -> None:
     if settings.database_url:
         return
-    for suffix in ("", "-wal", "-shm"):
-        path = Path(str(settings.data_dir / "identity.db") + suffix)
-        path.unlink(missing_ok=True)
+    names = ["identity", "banking", *(f"{p}-sessions" for p in ("admin", "reporting", "customer"))]
+    for name in names:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(settings.data_dir / f"{name}.db") + suffix).unlink(missing_ok=True)
+
+
+def banking_url(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    return f"sqlite+aiosqlite:///{(settings.data_dir / 'banking.db').resolve()}"
 
 
 async def prepare(
@@ -66,6 +75,7 @@ async def prepare(
             banks=banks,
             port_base=port_base,
             demo_password=os.environ.get("TENANTGATE_DEMO_PASSWORD") or None,
+            key_encryption_key=settings.key_encryption_key_bytes(),
         )
     finally:
         await engine.dispose()
@@ -111,10 +121,13 @@ def _print_summary(document: dict[str, Any], path: Path) -> None:
     for name in ("identity", "admin", "reporting", "customer"):
         print(f"  {name:<10} {urls[name]}")
     print("\nDemo logins:")
-    for user in document["users"][:4]:
+    shown = document["users"][:4] + [u for u in document["users"] if u.get("totp_secret")]
+    for user in shown:
         fis = ", ".join(t["name"] for t in user["tenants"][:2])
         more = "" if len(user["tenants"]) <= 2 else f" (+{len(user['tenants']) - 2} more)"
         print(f"  {user['username']:<32} {user['password']:<20} {user['kind']:<9} {fis}{more}")
+        if user.get("totp_secret"):
+            print(f"  {'':<32} TOTP secret {user['totp_secret']}")
     print(f"\nEvery user, client secret and URL: {path}\n", flush=True)
 
 
@@ -122,14 +135,45 @@ async def run_demo(*, banks: int, customers_per_bank: int, port_base: int, data_
     settings = demo_settings(data_dir, port_base)
     passwords = Passwords()
     identity = await prepare(settings, banks=banks, port_base=port_base, passwords=passwords)
+    started_at = time.perf_counter()
+    report = await seed_banking(
+        banking_url(settings),
+        [(tenant_id, name) for name, tenant_id in identity.tenants.items()],
+        identity.customer_subjects,
+        customers_per_bank=customers_per_bank,
+    )
+    print(
+        f"Seeded {report.banks} FIs, {report.customers:,} customers and "
+        f"{report.transactions:,} transactions in {time.perf_counter() - started_at:.1f} s",
+        flush=True,
+    )
     deps = build_deps(settings, passwords=passwords)
-    apps = [Served("identity", create_identity_app(deps, cookie_secure=False), HOST, port_base)]
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        portal_apps = build_portal_apps(
+            identity.clients,
+            port_base=port_base,
+            data_dir=settings.data_dir,
+            database_url=settings.database_url,
+            banking_url=app_role_url(banking_url(settings)),
+            http=http,
+        )
+        apps = [Served("identity", create_identity_app(deps, cookie_secure=False), HOST, port_base)]
+        apps += [
+            Served(name, app, HOST, port_base + offset)
+            for offset, (name, app) in enumerate(portal_apps.items(), start=1)
+        ]
+        await _serve(apps, identity, settings, port_base)
+
+
+async def _serve(
+    apps: list[Served], identity: DemoIdentity, settings: Settings, port_base: int
+) -> None:
     document = demo_document(identity, port_base)
     started = asyncio.Event()
 
     async def announce() -> None:
         await started.wait()
-        await _wait_until_serving([document["urls"]["identity"]])
+        await _wait_until_serving(list(document["urls"].values()))
         path = settings.data_dir / "demo.json"
         _write_private(path, json.dumps(document, indent=2))
         _print_summary(document, path)
@@ -139,4 +183,3 @@ async def run_demo(*, banks: int, customers_per_bank: int, port_base: int, data_
         await serve_all(apps, started)
     finally:
         announcer.cancel()
-    del customers_per_bank  # banking data arrives with the portals

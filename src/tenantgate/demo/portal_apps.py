@@ -1,0 +1,43 @@
+"""Wiring the three portals for the demo: configs from the seeded clients, a session
+store per portal, the shared banking database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+
+from ..banking import create_banking_engine
+from ..bff.app import build_portal
+from ..identity.storage.engine import create_engine_for
+from ..portals.admin.app import create_admin_app
+from ..portals.customer.app import create_customer_app
+from ..portals.reporting.app import create_reporting_app
+from .portal_configs import PORTALS, portal_config, sessions_url
+
+
+def build_portal_apps(
+    clients: dict[str, dict[str, str]],
+    *,
+    port_base: int,
+    data_dir: Path,
+    database_url: str | None,
+    banking_url: str,
+    http: httpx.AsyncClient,
+) -> dict[str, FastAPI]:
+    banking = create_banking_engine(banking_url)
+    portals = {
+        name: build_portal(
+            portal_config(name, clients, port_base),
+            create_engine_for(sessions_url(database_url, data_dir, name)),
+            http,
+        )
+        for name in PORTALS
+    }
+    reporting_url = portals["reporting"].config.public_url
+    return {
+        "admin": create_admin_app(portals["admin"], banking, reporting_url=reporting_url),
+        "reporting": create_reporting_app(portals["reporting"], banking),
+        "customer": create_customer_app(portals["customer"], banking),
+    }
