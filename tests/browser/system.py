@@ -23,8 +23,8 @@ def free_port_base(count: int = 4) -> int:
         try:
             for offset in range(count):
                 s = socket.socket()
+                sockets.append(s)  # closed below whether or not the bind succeeds
                 s.bind(("127.0.0.1", base + offset))
-                sockets.append(s)
             return base
         except OSError:
             continue
