@@ -1,4 +1,9 @@
-"""Structured JSON logs (structlog) for every app; configured once by the CLI."""
+"""Structured JSON logs (structlog) for every app; configured once by the CLI.
+
+structlog renders each event to one JSON line and hands it to the standard library's
+logging, whose handler writes to stdout.  Going through `logging` means any handler an
+operator (or a test) attaches sees every event, and no logger keeps a reference to a
+stdout that was swapped out later."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import structlog
 
 
 def configure_logging(level: str = "INFO", *, json_output: bool = True) -> None:
+    numeric = logging.getLevelName(level)
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json_output else structlog.dev.ConsoleRenderer()
     )
@@ -20,8 +26,8 @@ def configure_logging(level: str = "INFO", *, json_output: bool = True) -> None:
             structlog.processors.format_exc_info,
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
-        # Not cached: reconfiguring (tests, the CLI) must reach loggers already used.
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=False,
     )
+    logging.basicConfig(level=numeric, format="%(message)s", stream=sys.stdout, force=True)
