@@ -97,7 +97,7 @@ class SecondFactorExpired(Exception):
 async def validate_authorization_request(
     deps: Deps, params: Mapping[str, str]
 ) -> AuthorizationRequest:
-    client = await deps.store.client_by_id(params.get("client_id", "")[:128])
+    client = await deps.client(params.get("client_id", "")[:128])
     if client is None:
         raise UnsafeAuthorizationRequest("unknown client")
     redirect_uri = params.get("redirect_uri", "")

@@ -20,7 +20,7 @@ async def authenticate_client(deps: Deps, client_id: str, client_secret: str) ->
         MAX_CLIENT_SECRET_LENGTH
     ):
         raise InvalidClient("client credentials out of bounds")
-    client = await deps.store.client_by_id(client_id)
+    client = await deps.client(client_id)
     expected = client.secret_digest if client else _NO_CLIENT_DIGEST
     matches = hmac.compare_digest(digest_opaque_token(client_secret), expected)
     if client is None or not matches:

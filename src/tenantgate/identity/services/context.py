@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 
+from ..domain.accounts import Client
 from ..domain.clock import Clock
 from ..domain.passwords import Passwords
 from ..domain.tenant_refs import RefStatus, classify_ref, new_tenant_ref, rotation_epoch
@@ -17,6 +18,7 @@ from .ports import IdentityStore
 from .records import AuditEvent
 
 T = TypeVar("T")
+REGISTRY_CACHE_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,8 @@ class Deps:
     keyring: KeyRing
     passwords: Passwords
     _refs: dict[tuple[int, int], str] = field(default_factory=dict)
+    _clients: dict[str, tuple[float, Client | None]] = field(default_factory=dict)
+    _tenant_names: dict[int, tuple[float, str]] = field(default_factory=dict)
 
     def now(self) -> float:
         return self.clock.now()
@@ -65,6 +69,32 @@ class Deps:
                 detail=detail,
             )
         )
+
+    async def client(self, client_id: str) -> Client | None:
+        """Client registrations change rarely; a few seconds of caching spares a query
+        on every token request (a registration change reaches all instances that fast)."""
+        now = self.now()
+        cached = self._clients.get(client_id)
+        if cached is not None and now - cached[0] < REGISTRY_CACHE_SECONDS:
+            return cached[1]
+        client = await self.store.client_by_id(client_id)
+        if len(self._clients) > 1_000:
+            self._clients.clear()
+        self._clients[client_id] = (now, client)
+        return client
+
+    async def tenant_name(self, tenant_id: int) -> str:
+        """For display only (never for an authorization decision), so it may be cached."""
+        now = self.now()
+        cached = self._tenant_names.get(tenant_id)
+        if cached is not None and now - cached[0] < REGISTRY_CACHE_SECONDS:
+            return cached[1]
+        tenant = await self.store.tenant_by_id(tenant_id)
+        name = tenant.name if tenant else ""
+        if len(self._tenant_names) > 10_000:
+            self._tenant_names.clear()
+        self._tenant_names[tenant_id] = (now, name)
+        return name
 
     async def current_ref(self, tenant_id: int) -> str:
         epoch = rotation_epoch(self.now(), self.config.tenant_ref_rotation)

@@ -114,6 +114,4 @@ async def start_refresh_family(
 
 
 async def tenant_view(deps: Deps, tenant_id: int) -> dict[str, str]:
-    tenant = await deps.store.tenant_by_id(tenant_id)
-    name = tenant.name if tenant else ""
-    return {"ref": await deps.current_ref(tenant_id), "name": name}
+    return {"ref": await deps.current_ref(tenant_id), "name": await deps.tenant_name(tenant_id)}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NoReturn
 
-from ..domain.accounts import AccountKind, Client
+from ..domain.accounts import Account, AccountKind, Client
 from ..domain.errors import InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget
 from ..domain.opaque_tokens import digest_opaque_token, looks_like_opaque_token, new_opaque_token
 from ..domain.permissions import fixed_permissions
@@ -39,7 +39,7 @@ async def refresh_tokens(
     await _check_requested_tenant(deps, view, form.get("tenant"))
     family, now = view.family, deps.now()
     account = await deps.store.account_by_id(family.account_id)
-    permissions = await _current_permissions(deps, family.account_id, family.tenant_id)
+    permissions = await _current_permissions(deps, account, family.tenant_id)
     if permissions is not None and family.ceiling is not None:
         # Re-read the grant, but never beyond what the family was born with; losing all of
         # it (e.g. reporting:view for an SSO-born session) ends the family.
@@ -93,15 +93,14 @@ async def _check_requested_tenant(deps: Deps, view: RefreshView, requested: str 
 
 
 async def _current_permissions(
-    deps: Deps, account_id: int, tenant_id: int | None
+    deps: Deps, account: Account | None, tenant_id: int | None
 ) -> frozenset[str] | None:
-    account = await deps.store.account_by_id(account_id)
     if account is None:
         return None
     if tenant_id is None:
         return frozenset() if account.kind is AccountKind.ADMIN else None
     if account.kind is AccountKind.ADMIN:
-        return await deps.store.admin_permissions(account_id, tenant_id)
+        return await deps.store.admin_permissions(account.id, tenant_id)
     tenant = await deps.store.tenant_by_id(tenant_id)
     if tenant is None or not tenant.active or account.tenant_id != tenant_id:
         return None
