@@ -99,16 +99,35 @@ class IdentityClient:
         await self._post("/revoke", {"token": token}, expect_json=False)
 
     async def list_tenants(self, access_token: str) -> list[dict[str, str]]:
+        body = await self.get_as_user(access_token, "/tenants")
+        tenants: list[dict[str, str]] = body["tenants"]
+        return tenants
+
+    # Identity-server APIs called *as the signed-in user* (RFC 6750 bearer), not as this
+    # client: the portal decides which path and what to make of the JSON answer.
+    async def get_as_user(
+        self, access_token: str, path: str, params: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        return await self._as_user("GET", access_token, path, params=params)
+
+    async def post_as_user(
+        self, access_token: str, path: str, form: dict[str, str]
+    ) -> dict[str, Any]:
+        return await self._as_user("POST", access_token, path, data=form)
+
+    async def _as_user(
+        self, method: str, access_token: str, path: str, **request: Any
+    ) -> dict[str, Any]:
         try:
-            response = await self._http.get(
-                f"{self._config.issuer}/tenants",
+            response = await self._http.request(
+                method,
+                f"{self._config.issuer}{path}",
                 headers={"Authorization": f"Bearer {access_token}"},
+                **request,
             )
         except httpx.HTTPError as exc:
             raise IdentityUnavailable(type(exc).__name__) from exc
-        body = self._answer(response)
-        tenants: list[dict[str, str]] = body["tenants"]
-        return tenants
+        return self._answer(response)
 
     async def resolve_ref(self, ref: str) -> dict[str, Any]:
         return await self._post("/tenant-refs/resolve", {"ref": ref})

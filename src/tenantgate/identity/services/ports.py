@@ -18,6 +18,7 @@ from .records import (
     RefreshToken,
     RefreshView,
     Session,
+    SessionSummary,
     TenantRef,
 )
 
@@ -118,6 +119,24 @@ class SessionStore(Protocol):
     async def access_token_revoked(self, jti: str) -> bool: ...
 
 
+class SessionOverviewStore(Protocol):
+    """The operators' view of live sessions, always within one FI: a session *acts on* FI T
+    when its current tenant is T and, unless its account is an admin's, the account belongs
+    to T.  Live: not revoked, and a refresh family that can still refresh."""
+
+    async def live_sessions_acting_on(
+        self, account_id: int, tenant_id: int, now: float
+    ) -> list[SessionSummary]: ...
+
+    async def revoke_session_acting_on(
+        self, session_id: str, tenant_id: int, now: float
+    ) -> Session | None:
+        """Atomically revoke a live session acting on ``tenant_id`` and its families; the
+        session as it was, or None when there is no such live session (one conditional
+        UPDATE, so a session that moved to another FI meanwhile is never touched)."""
+        ...
+
+
 class OneTimeStore(Protocol):
     async def claim_once(
         self, kind: str, jti: str, claimant: str, now: float, expires_at: float
@@ -144,6 +163,7 @@ class IdentityStore(
     GrantStore,
     CodeStore,
     SessionStore,
+    SessionOverviewStore,
     OneTimeStore,
     KeyStore,
     AuditTrail,

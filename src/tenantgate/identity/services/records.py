@@ -39,6 +39,20 @@ class Session:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionSummary:
+    """A session as an operator sees it: one that can still be refreshed."""
+
+    id: str
+    account_id: int
+    client_id: str
+    client_name: str
+    tenant_id: int  # the FI the session acts on
+    tenant_name: str
+    started_at: float
+    last_activity_at: float  # the newest refresh token: the login or the last refresh
+
+
+@dataclass(frozen=True, slots=True)
 class RefreshFamily:
     id: str
     session_id: str

@@ -17,6 +17,7 @@ from .headers import SecurityHeaders
 from .login_csrf import derive_csrf_key
 from .login_routes import router as login_router
 from .oauth_routes import router as oauth_router
+from .session_routes import router as session_router
 
 
 def create_identity_app(deps: Deps, *, cookie_secure: bool = True) -> FastAPI:
@@ -40,6 +41,7 @@ def create_identity_app(deps: Deps, *, cookie_secure: bool = True) -> FastAPI:
     install_error_handlers(app)
     app.include_router(oauth_router)
     app.include_router(login_router)
+    app.include_router(session_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit)

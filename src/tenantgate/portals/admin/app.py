@@ -13,13 +13,19 @@ from .customer_routes import customer_routes
 from .institution_routes import institution_routes
 from .refusals import install_refusal_handler
 from .reporting_routes import reporting_routes
+from .session_routes import session_routes
 
 
 def create_admin_app(portal: Portal, banking: AsyncEngine, *, reporting_url: str) -> FastAPI:
     app = create_portal_app(
         portal,
         Path(__file__).parent,
-        [institution_routes(), customer_routes(banking), reporting_routes(reporting_url)],
+        [
+            institution_routes(),
+            customer_routes(banking),
+            reporting_routes(reporting_url),
+            session_routes(),
+        ],
         home="/",
         # The SSO hand-off page posts its form to the reporting origin (CSP form-action).
         form_targets=(reporting_url,),

@@ -21,6 +21,7 @@ from .refusals import BadInput, ContextChanged, NoInstitution, NotPermitted, log
 CUSTOMERS_READ = "customers:read"
 CUSTOMERS_LOCK = "customers:lock"
 REPORTING_VIEW = "reporting:view"
+SESSIONS_MANAGE = "sessions:manage"
 MAX_REF_LENGTH = 100  # refs are ~30 characters; anything longer is junk, not worth a lookup
 
 

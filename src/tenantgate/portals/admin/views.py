@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from ...bff.sessions import PortalSession
 from ...bff.web import page
-from .session_context import CUSTOMERS_LOCK, CUSTOMERS_READ, REPORTING_VIEW
+from .session_context import CUSTOMERS_LOCK, CUSTOMERS_READ, REPORTING_VIEW, SESSIONS_MANAGE
 
 
 def admin_page(
@@ -21,6 +21,7 @@ def admin_page(
         "can_read": CUSTOMERS_READ in session.permissions,
         "can_lock": CUSTOMERS_LOCK in session.permissions,
         "can_report": REPORTING_VIEW in session.permissions,
+        "can_manage_sessions": SESSIONS_MANAGE in session.permissions,
         **values,
     }
     return page(request, name, context, status)
