@@ -26,6 +26,7 @@ demo: install ## Install, migrate, seed and run the whole system on embedded SQL
 test: install ## The whole test suite (SQLite, and PostgreSQL when reachable; required in CI)
 	$(BIN)/python -m pytest --ignore=tests/browser $(PYTEST_ARGS)
 	@# Sync Playwright cannot share a process with the asyncio tests: browsers run apart.
+	@mkdir -p test-output
 	$(BIN)/python -m pytest tests/browser --basetemp=test-output/browser-tmp $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 lint: install ## Ruff (lint + format check), mypy --strict, import-linter contracts
