@@ -15,11 +15,51 @@ from ..services.revocation import revoke_token
 from ..services.tenant_listing import list_selectable_tenants
 from ..services.tenant_resolution import resolve_tenant_ref
 from ..services.token_endpoint import GRANTS, grant_tokens
+from ..services.token_exchange import GRANT_TYPE as TOKEN_EXCHANGE
 from .errors import NO_STORE
 from .forms import basic_credentials, bearer_token, read_form
 
 router = APIRouter()
 ADMIN_AUDIENCE = "admin-api"
+
+# OpenAPI metadata only.  The routes read their form bodies by hand (``read_form``: strict
+# ``application/x-www-form-urlencoded``, no repeated parameters), so FastAPI cannot see them;
+# these descriptions let schema-driven tools (tests/fuzz) send the bodies the routes accept.
+# Client authentication (HTTP Basic) and bearer tokens are read from the Authorization header.
+_FORM = "application/x-www-form-urlencoded"
+_TEXT: dict[str, Any] = {"type": "string", "maxLength": 4096}
+
+
+def _form_body(properties: dict[str, dict[str, Any]], required: list[str]) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return {"requestBody": {"required": True, "content": {_FORM: {"schema": schema}}}}
+
+
+TOKEN_FORM = _form_body(
+    {
+        "grant_type": {
+            "type": "string",
+            "enum": ["authorization_code", "refresh_token", TOKEN_EXCHANGE],
+        },
+        "code": _TEXT,
+        "code_verifier": _TEXT,
+        "redirect_uri": _TEXT,
+        "refresh_token": _TEXT,
+        "scope": _TEXT,
+        "tenant": _TEXT,
+        "subject_token": _TEXT,
+        "subject_token_type": _TEXT,
+        "requested_token_type": _TEXT,
+        "audience": _TEXT,
+        "actor_token": _TEXT,
+        "actor_token_type": _TEXT,
+    },
+    ["grant_type"],
+)
+TOKEN_FORM_ONLY = _form_body({"token": _TEXT, "token_type_hint": _TEXT}, ["token"])
+REF_FORM = _form_body({"ref": _TEXT}, ["ref"])
 
 
 def deps_of(request: Request) -> Deps:
@@ -61,7 +101,7 @@ async def jwks(request: Request) -> JSONResponse:
     return JSONResponse(keyring.jwks(), headers={"Cache-Control": "public, max-age=60"})
 
 
-@router.post("/token", tags=["oauth"])
+@router.post("/token", tags=["oauth"], openapi_extra=TOKEN_FORM)
 async def token(request: Request) -> JSONResponse:
     deps = deps_of(request)
     client = await authenticate_client(deps, *basic_credentials(request))
@@ -70,7 +110,7 @@ async def token(request: Request) -> JSONResponse:
     return JSONResponse(response.as_json(), headers=NO_STORE)
 
 
-@router.post("/revoke", tags=["oauth"])
+@router.post("/revoke", tags=["oauth"], openapi_extra=TOKEN_FORM_ONLY)
 async def revoke(request: Request) -> Response:
     deps = deps_of(request)
     client = await authenticate_client(deps, *basic_credentials(request))
@@ -78,7 +118,7 @@ async def revoke(request: Request) -> Response:
     return Response(status_code=200, headers=NO_STORE)
 
 
-@router.post("/introspect", tags=["oauth"])
+@router.post("/introspect", tags=["oauth"], openapi_extra=TOKEN_FORM_ONLY)
 async def introspect(request: Request) -> JSONResponse:
     deps = deps_of(request)
     client = await authenticate_client(deps, *basic_credentials(request))
@@ -97,7 +137,7 @@ async def tenants(request: Request) -> JSONResponse:
     return JSONResponse({"tenants": listing}, headers=NO_STORE)
 
 
-@router.post("/tenant-refs/resolve", tags=["tenants"])
+@router.post("/tenant-refs/resolve", tags=["tenants"], openapi_extra=REF_FORM)
 async def resolve_ref(request: Request) -> JSONResponse:
     """For portal backends: which internal FI a ref names, and whether it is current."""
     deps = deps_of(request)

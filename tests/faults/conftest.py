@@ -1,0 +1,10 @@
+"""Fault tests run real processes; anyio drives them on asyncio."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
