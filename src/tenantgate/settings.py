@@ -46,8 +46,10 @@ class Settings(BaseSettings):
 
     @property
     def tenant_ref_grace(self) -> int:
-        """How long a rotated ref stays recognisable as stale: one rotation period."""
-        return self.tenant_ref_rotation
+        """How long a rotated ref stays recognisable as stale: one rotation period, and never
+        less than an access token lives — a token issued just before a rotation carries the
+        old ref and must keep working until it expires."""
+        return max(self.tenant_ref_rotation, self.access_token_ttl)
 
     @property
     def resolved_database_url(self) -> str:

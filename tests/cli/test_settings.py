@@ -44,3 +44,9 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     assert settings.access_token_ttl == 900
     assert settings.tenant_ref_rotation == 60
     assert len(settings.key_encryption_key_bytes()) == 32
+
+
+def test_a_rotated_ref_stays_resolvable_while_tokens_carrying_it_live() -> None:
+    short = Settings(demo_mode=True, tenant_ref_rotation=5, access_token_ttl=600)
+    assert short.tenant_ref_grace == 600
+    assert Settings(demo_mode=True).tenant_ref_grace == 1800

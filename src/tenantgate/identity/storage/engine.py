@@ -22,7 +22,16 @@ def create_engine_for(url: str, *, pool_size: int = 10) -> AsyncEngine:
         return engine
     # No pre-ping: it doubles round trips.  A connection broken by a database restart
     # fails one request (503) and invalidates the pool, which then reconnects.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    # Bounded waits: a database that stops answering (not refusing) must turn into a quick
+    # 503, not requests hanging for the driver's and the pool's default 30+ s.
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=1800,
+        pool_timeout=5,
+        connect_args={"connect_timeout": 5},
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
