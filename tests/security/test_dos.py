@@ -105,15 +105,6 @@ async def test_deeply_nested_json(portal: PortalWorld, me: Customer) -> None:
     assert await transaction_count(portal) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: guard.tokens.freeze recurses in Python per nesting level; a signed access token "
-        "whose payload nests a claim ~500 deep passes parse_json, then VerifiedToken."
-        "from_claims raises RecursionError out of TokenVerifier.verify (not InvalidToken), "
-        "which a portal turns into a 500. Needs the issuer's key, so impact is low."
-    ),
-)
 async def test_deeply_nested_json_in_a_signed_token_at_the_guard(world: World) -> None:
     f = await Forge.of(world)
     deep = f.signed(nested=json.loads("[" * 600 + "]" * 600))

@@ -19,6 +19,8 @@ from typing import Any, Literal, cast
 
 from tenantgate.guard.errors import InsufficientScope, TenantMismatch
 
+from .errors import InvalidToken
+
 __all__ = [
     "Kind",
     "VerifiedToken",
@@ -31,15 +33,24 @@ __all__ = [
 Kind = Literal["admin", "employee", "customer"]
 
 
-def freeze(value: Any) -> Any:
+MAX_CLAIM_DEPTH = 32
+
+
+def freeze(value: Any, depth: int = 0) -> Any:
     """Deep-immutable copy of decoded JSON: objects become read-only mappings, lists tuples."""
+    # Claims nested deeper than any real token would exhaust the stack; refuse them cleanly.
+    if depth > MAX_CLAIM_DEPTH:
+        raise InvalidToken("claims nested too deeply")
     # Recurse only into containers: most claims are scalars, and this runs per token.
     if isinstance(value, dict):
         return MappingProxyType(
-            {k: freeze(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
+            {
+                k: freeze(v, depth + 1) if isinstance(v, (dict, list)) else v
+                for k, v in value.items()
+            }
         )
     if isinstance(value, list):
-        return tuple(freeze(v) if isinstance(v, (dict, list)) else v for v in value)
+        return tuple(freeze(v, depth + 1) if isinstance(v, (dict, list)) else v for v in value)
     return value
 
 
