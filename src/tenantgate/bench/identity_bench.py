@@ -1,218 +1,192 @@
-"""Identity-server throughput, in process over the ASGI interface on embedded SQLite.
+"""Identity-server throughput against real server processes.
 
-A first, honest baseline: client and server share one process and one event loop,
-so the figures include the client's own cost.  They are comparable run to run, not
-with a separate load generator against PostgreSQL."""
+* the identity server: `python -m tenantgate.cli serve identity` (uvicorn, uvloop +
+  httptools, one worker process, access log off) on a freshly migrated and seeded
+  database — SQLite by default, PostgreSQL (a private schema) when
+  ``TENANTGATE_DATABASE_URL`` is set;
+* the bare-bones baseline (`baseline_app.py`) on the same database, same uvicorn setup;
+* the load generator (`loadgen.py`) as a separate process (one thread, uvloop, raw
+  HTTP/1.1 keep-alive), which reports the cores used by each side per measured window.
+
+Each repeat runs the real server's scenarios and then the baseline's back to back, so
+every ratio compares figures taken under the same machine load; the reported figure is
+the median over repeats.  Logins are measured against what Argon2id with the configured
+parameters allows on this machine's cores, measured in the same run."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import re
+import os
 import secrets
-import tempfile
+import statistics
+import threading
 import time
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
-
-import httpx
 
 from ..demo.seed import seed_identity
-from ..identity.domain.clock import SystemClock
-from ..identity.domain.passwords import Passwords
-from ..identity.services.config import IdentityConfig
-from ..identity.services.context import Deps
-from ..identity.services.keyring import KeyRing
+from ..identity.domain.accounts import AccountKind
+from ..identity.domain.passwords import Argon2Parameters, Passwords
 from ..identity.storage.administration import SqlAdministration
 from ..identity.storage.engine import create_engine_for, upgrade_database
-from ..identity.storage.sql_store import SqlIdentityStore
-from ..identity.web.app import create_identity_app
-from .stats import figure, percentile
+from .cpu import load_average
+from .servers import bench_database, run_loadgen, start_baseline, start_identity
+from .stats import figure
 
-ISSUER = "http://127.0.0.1:8700"
-EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
-ACCESS = "urn:ietf:params:oauth:token-type:access_token"
+PASSWORD = "bench-password-123"  # a throwaway benchmark account
 CONCURRENCY = 50
-REQUESTS = 400
+LOGIN_CONCURRENCY = 8
+SCENARIOS = ("refresh", "sso", "select")
 
 
-async def _world(directory: Path) -> tuple[httpx.AsyncClient, dict[str, Any], Deps]:
-    url = f"sqlite+aiosqlite:///{directory / 'bench.db'}"
+async def _seed(url: str) -> tuple[dict[str, Any], list[str]]:
     await asyncio.to_thread(upgrade_database, url)
     engine = create_engine_for(url)
+    try:
+        seed = await seed_identity(
+            SqlAdministration(engine, time.time()),
+            Passwords(),
+            banks=12,
+            port_base=8700,
+            demo_password=PASSWORD,
+        )
+    finally:
+        await engine.dispose()
+    employees = [u.username for u in seed.users if u.kind is AccountKind.EMPLOYEE]
+    return seed.clients, employees
+
+
+def argon2_limit(seconds: float = 3.0) -> dict[str, float]:
+    """Verifications per second that Argon2id with the server's parameters allows when
+    every core does nothing else (one thread per core; argon2-cffi releases the GIL)."""
     passwords = Passwords()
-    seed = await seed_identity(
-        SqlAdministration(engine, time.time()),
-        passwords,
-        banks=12,
-        port_base=8700,
-        demo_password="bench-password-123",
-    )
-    store = SqlIdentityStore(engine)
-    config = IdentityConfig(issuer=ISSUER, key_encryption_key=secrets.token_bytes(32))
-    deps = Deps(store, config, SystemClock(), KeyRing(store, config, SystemClock()), passwords)
-    app = create_identity_app(deps, cookie_secure=False)
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ISSUER)
-    return client, seed.clients, deps
+    stored = passwords.hash(PASSWORD)
+    cores = os.cpu_count() or 1
+    counts = [0] * cores
+    stop_at = time.perf_counter() + seconds
 
+    def spin(index: int) -> None:
+        while time.perf_counter() < stop_at:
+            passwords.verify(stored, PASSWORD)
+            counts[index] += 1
 
-async def _login(http: httpx.AsyncClient, client: dict[str, str]) -> dict[str, Any]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-    params = {
-        "response_type": "code",
-        "client_id": client["client_id"],
-        "redirect_uri": client["redirect_uri"],
-        "state": "s",
-        "code_challenge": challenge.rstrip(b"=").decode(),
-        "code_challenge_method": "S256",
-    }
-    page = await http.get("/authorize", params=params)
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text))
-    fields.update(username="admin", password="bench-password-123")
-    answer = await http.post(
-        "/authorize",
-        content=urlencode(fields),
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
-    code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
-    tokens = await http.post(
-        "/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "code_verifier": verifier,
-            "redirect_uri": client["redirect_uri"],
-        },
-        auth=(client["client_id"], client["client_secret"]),
-    )
-    body: dict[str, Any] = tokens.json()
-    return body
-
-
-async def _load(
-    operation: Callable[[int], Awaitable[None]], concurrency: int, total: int
-) -> tuple[float, list[float]]:
-    latencies: list[float] = []
-    queue = iter(range(total))
-
-    async def worker(slot: int) -> None:
-        # Each simulated connection owns one slot (one refresh family): no self-inflicted reuse.
-        for _ in queue:
-            started = time.perf_counter()
-            await operation(slot)
-            latencies.append(time.perf_counter() - started)
-
+    threads = [threading.Thread(target=spin, args=(i,)) for i in range(cores)]
     started = time.perf_counter()
-    await asyncio.gather(*(worker(slot) for slot in range(concurrency)))
-    return total / (time.perf_counter() - started), latencies
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    single = time.perf_counter()
+    passwords.verify(stored, PASSWORD)
+    return {
+        "per_second": sum(counts) / elapsed,
+        "cores": cores,
+        "single_verify_ms": (time.perf_counter() - single) * 1000,
+        "load_average_1m": load_average(),
+    }
 
 
-class _Scenario:
-    """The three measured operations; each admin session holds one refresh family."""
+def _plan(
+    server: Any, world: tuple[dict[str, Any], list[str]], scenarios: list[str], target: str
+) -> dict[str, Any]:
+    clients, employees = world
+    return {
+        "target": target,
+        "host": "127.0.0.1",
+        "port": server.port,
+        "server_pids": [server.pid],
+        "clients": clients,
+        "username": "admin",
+        "password": PASSWORD,
+        "login_users": employees,
+        "concurrency": CONCURRENCY,
+        "login_concurrency": LOGIN_CONCURRENCY,
+        "scenarios": scenarios,
+        "repeats": 1,
+        "warmup": float(os.environ.get("TENANTGATE_BENCH_WARMUP", "1")),
+        "duration": float(os.environ.get("TENANTGATE_BENCH_DURATION", "5")),
+    }
 
-    def __init__(self, http: httpx.AsyncClient, clients: dict[str, Any]) -> None:
-        self.http = http
-        admin, reporting = clients["admin-portal"], clients["reporting-portal"]
-        self.admin = admin
-        self.auth = (admin["client_id"], admin["client_secret"])
-        self.reporting_auth = (reporting["client_id"], reporting["client_secret"])
-        self.unscoped = ""
-        self.ref = ""
-        self.refresh_tokens: list[str] = []
-        self.scoped = ""
 
-    async def prepare(self) -> None:
-        self.refresh_tokens = []
-        for _ in range(CONCURRENCY):
-            unscoped = (await _login(self.http, self.admin))["access_token"]
-            if not self.ref:
-                listing = await self.http.get(
-                    "/tenants", headers={"Authorization": f"Bearer {unscoped}"}
+def _median(runs: list[dict[str, Any]], key: str) -> float:
+    return float(statistics.median(float(r[key]) for r in runs))
+
+
+def run_identity_benchmarks(repeats: int) -> dict[str, Any]:
+    postgres_url = os.environ.get("TENANTGATE_DATABASE_URL") or None
+    with bench_database(postgres_url) as (kind, url, directory):
+        world = asyncio.run(_seed(url))
+        clients = world[0]
+        kek = secrets.token_bytes(32)
+        identity = start_identity(url, kek, directory)
+        baseline_url = url if kind == "postgresql" else f"sqlite:///{directory / 'baseline.db'}"
+        baseline = start_baseline(baseline_url, clients, directory)
+        real_runs: dict[str, list[dict[str, Any]]] = {s: [] for s in (*SCENARIOS, "login")}
+        base_runs: dict[str, list[dict[str, Any]]] = {s: [] for s in SCENARIOS}
+        try:
+            for _ in range(repeats):
+                real = run_loadgen(
+                    _plan(identity, world, [*SCENARIOS, "login"], "identity"), directory
                 )
-                self.ref = listing.json()["tenants"][0]["ref"]
-            selected = (await self._select(unscoped)).json()
-            self.refresh_tokens.append(selected["refresh_token"])
-            self.unscoped, self.scoped = unscoped, selected["access_token"]
-
-    async def _select(self, unscoped: str) -> httpx.Response:
-        return await self.http.post(
-            "/token",
-            auth=self.auth,
-            data={
-                "grant_type": EXCHANGE,
-                "subject_token": unscoped,
-                "subject_token_type": ACCESS,
-                "tenant": self.ref,
-            },
-        )
-
-    async def refresh(self, slot: int) -> None:
-        answer = await self.http.post(
-            "/token",
-            auth=self.auth,
-            data={"grant_type": "refresh_token", "refresh_token": self.refresh_tokens[slot]},
-        )
-        self.refresh_tokens[slot] = answer.json()["refresh_token"]
-
-    async def sso(self, _: int) -> None:
-        minted = await self.http.post(
-            "/token",
-            auth=self.auth,
-            data={
-                "grant_type": EXCHANGE,
-                "subject_token": self.scoped,
-                "subject_token_type": ACCESS,
-                "requested_token_type": "urn:tenantgate:token-type:sso",
-                "audience": "reporting-portal",
-            },
-        )
-        redeemed = await self.http.post(
-            "/token",
-            auth=self.reporting_auth,
-            data={
-                "grant_type": EXCHANGE,
-                "subject_token": minted.json()["access_token"],
-                "subject_token_type": "urn:tenantgate:token-type:sso",
-            },
-        )
-        if redeemed.status_code != 200:
-            raise RuntimeError(f"SSO hand-off failed: {redeemed.text}")
-
-    async def select(self, _: int) -> None:
-        if (await self._select(self.unscoped)).status_code != 200:
-            raise RuntimeError("tenant selection failed")
+                base = run_loadgen(_plan(baseline, world, list(SCENARIOS), "baseline"), directory)
+                for name in real_runs:
+                    real_runs[name] += real[name]
+                for name in base_runs:
+                    base_runs[name] += base[name]
+        finally:
+            identity.stop()
+            baseline.stop()
+        limit = argon2_limit()
+    return _summarise(kind, real_runs, base_runs, limit)
 
 
-async def run_identity_benchmarks(repeats: int) -> dict[str, Any]:
-    results: dict[str, list[float]] = {k: [] for k in ("refresh", "sso", "select")}
-    p50: dict[str, list[float]] = {k: [] for k in results}
-    p99: dict[str, list[float]] = {k: [] for k in results}
-    with tempfile.TemporaryDirectory() as directory:
-        http, clients, deps = await _world(Path(directory))
-        scenario = _Scenario(http, clients)
-        for _ in range(repeats):
-            await scenario.prepare()
-            operations = {
-                "refresh": scenario.refresh,
-                "sso": scenario.sso,
-                "select": scenario.select,
-            }
-            for name, operation in operations.items():
-                rate, latencies = await _load(operation, CONCURRENCY, REQUESTS)
-                results[name].append(rate)
-                p50[name].append(percentile(latencies, 50) * 1000)
-                p99[name].append(percentile(latencies, 99) * 1000)
-        await http.aclose()
-        if isinstance(deps.store, SqlIdentityStore):
-            await deps.store.engine.dispose()
-    labels = {"refresh": "refresh grants", "sso": "SSO hand-offs", "select": "tenant selections"}
+def _summarise(
+    kind: str,
+    real: dict[str, list[dict[str, Any]]],
+    base: dict[str, list[dict[str, Any]]],
+    limit: dict[str, float],
+) -> dict[str, Any]:
+    labels = {
+        "refresh": "refresh grants",
+        "sso": "SSO hand-offs",
+        "select": "tenant selections",
+        "login": "logins",
+    }
     out: dict[str, Any] = {}
     for name, label in labels.items():
-        out[f"{label} per second"] = figure(results[name], "1/s")
-        out[f"{label} p50"] = figure(p50[name], "ms")
-        out[f"{label} p99"] = figure(p99[name], "ms")
-    return out
+        runs = real[name]
+        out[f"{label} per second"] = figure([r["rate"] for r in runs], "1/s")
+        out[f"{label} p50"] = figure([r["p50_ms"] for r in runs], "ms")
+        out[f"{label} p99"] = figure([r["p99_ms"] for r in runs], "ms")
+        if name in base:
+            pairs = zip(runs, base[name], strict=True)
+            out[f"baseline {label} per second"] = figure([b["rate"] for b in base[name]], "1/s")
+            out[f"{label} / baseline"] = figure([r["rate"] / b["rate"] for r, b in pairs], "×")
+    out["argon2 limit (logins per second)"] = figure([limit["per_second"]], "1/s")
+    out["logins / argon2 limit"] = figure(
+        [r["rate"] / limit["per_second"] for r in real["login"]], "×"
+    )
+    details = {
+        "database": kind,
+        "server": "1 uvicorn worker process (uvloop, httptools, access log off)",
+        "concurrency": CONCURRENCY,
+        "login_concurrency": LOGIN_CONCURRENCY,
+        "argon2": {**limit, "parameters": _params()},
+        "cores": {
+            f"{side} {name}": {
+                "server": _median(runs[name], "server_cores"),
+                "load generator": _median(runs[name], "loadgen_cores"),
+                "rest of machine": _median(runs[name], "other_cores"),
+                "load average 1m": _median(runs[name], "load_average_1m"),
+            }
+            for side, runs in (("identity", real), ("baseline", base))
+            for name in runs
+        },
+        "runs": {"identity": real, "baseline": base},
+    }
+    return {"figures": out, "details": details}
+
+
+def _params() -> dict[str, int]:
+    p = Argon2Parameters()
+    return {"memory_kib": p.memory_cost_kib, "time_cost": p.time_cost, "lanes": p.parallelism}
