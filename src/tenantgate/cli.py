@@ -61,11 +61,11 @@ def serve_identity(host: str, port: int) -> None:
     """The identity server, configured from TENANTGATE_* variables."""
     from .identity.bootstrap import build_deps
     from .identity.web.app import create_identity_app
-    from .serving import Served, serve_all
+    from .serving import Served, run, serve_all
 
     settings = load_settings()
     app = create_identity_app(build_deps(settings), cookie_secure=not settings.demo_mode)
-    asyncio.run(serve_all([Served("identity", app, host, port)]))
+    run(serve_all([Served("identity", app, host, port)]))
 
 
 @main.group()

@@ -58,16 +58,38 @@ class Deps:
         **detail: Any,
     ) -> None:
         await self.store.record(
-            AuditEvent(
-                event=event,
-                at=self.now(),
+            self.audit_event(
+                event,
+                caller,
                 account_id=account_id,
                 client_id=client_id,
                 tenant_id=tenant_id,
-                address=caller.address,
                 session_id=session_id,
-                detail=detail,
+                **detail,
             )
+        )
+
+    def audit_event(
+        self,
+        event: str,
+        caller: Caller,
+        *,
+        account_id: int | None = None,
+        client_id: str | None = None,
+        tenant_id: int | None = None,
+        session_id: str | None = None,
+        **detail: Any,
+    ) -> AuditEvent:
+        """An event to record inside another store transaction (e.g. with a rotation)."""
+        return AuditEvent(
+            event=event,
+            at=self.now(),
+            account_id=account_id,
+            client_id=client_id,
+            tenant_id=tenant_id,
+            address=caller.address,
+            session_id=session_id,
+            detail=detail,
         )
 
     async def client(self, client_id: str) -> Client | None:

@@ -14,6 +14,7 @@ from .records import (
     AuthorizationCode,
     CodeUse,
     PendingLogin,
+    RefreshContext,
     RefreshFamily,
     RefreshToken,
     RefreshView,
@@ -110,8 +111,15 @@ class SessionStore(Protocol):
 
     async def refresh_token(self, digest: str) -> RefreshView | None: ...
 
-    async def rotate_refresh_token(self, digest: str, new: RefreshToken, now: float) -> bool:
-        """Atomically retire ``digest`` and store ``new``; False if it was already used."""
+    async def refresh_context(self, digest: str) -> RefreshContext | None:
+        """The token, family, session, account, FI state and admin grant in one read."""
+        ...
+
+    async def rotate_refresh_token(
+        self, digest: str, new: RefreshToken, now: float, *, audit: AuditEvent | None = None
+    ) -> bool:
+        """Atomically retire ``digest`` and store ``new``; False if it was already used.
+        With ``audit``, a successful rotation appends that event in the same transaction."""
         ...
 
     async def revoke_family(self, family_id: str, now: float) -> None: ...

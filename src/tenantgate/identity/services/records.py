@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..domain.accounts import Account
+
 
 @dataclass(frozen=True, slots=True)
 class AuthorizationCode:
@@ -82,6 +84,18 @@ class RefreshView:
     rotated_at: float | None
     family_revoked: bool
     session_revoked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshContext:
+    """What a refresh decides on, read as one snapshot (one statement): the token with its
+    family and session, the family's account, whether the family's FI is active, and the
+    account's admin grant on that FI (``None``: no grant, or an unscoped family)."""
+
+    view: RefreshView
+    account: Account | None
+    tenant_active: bool
+    admin_grant: frozenset[str] | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NoReturn
 
-from ..domain.accounts import Account, AccountKind, Client
+from ..domain.accounts import AccountKind, Client
 from ..domain.errors import InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget
 from ..domain.opaque_tokens import digest_opaque_token, looks_like_opaque_token, new_opaque_token
 from ..domain.permissions import fixed_permissions
@@ -19,7 +19,7 @@ from ..domain.tenant_refs import RefStatus
 from . import audit_events
 from .context import Caller, Deps
 from .issuance import TokenResponse, access_token_for, refresh_policy, tenant_view
-from .records import RefreshToken, RefreshView
+from .records import RefreshContext, RefreshToken, RefreshView
 
 
 async def refresh_tokens(
@@ -32,14 +32,16 @@ async def refresh_tokens(
         raise InvalidScope("a refresh cannot change or widen the scope")
     if not looks_like_opaque_token(presented):
         raise InvalidGrant("malformed refresh token")
-    view = await deps.store.refresh_token(digest_opaque_token(presented))
-    if view is None:
+    # One read: token, family, session, account, FI state and admin grant (a snapshot).
+    context = await deps.store.refresh_context(digest_opaque_token(presented))
+    if context is None:
         raise InvalidGrant("unknown refresh token")
+    view = context.view
     await _check_usable(deps, client, view, caller)
     await _check_requested_tenant(deps, view, form.get("tenant"))
     family, now = view.family, deps.now()
-    account = await deps.store.account_by_id(family.account_id)
-    permissions = await _current_permissions(deps, account, family.tenant_id)
+    account = context.account
+    permissions = _current_permissions(context, family.tenant_id)
     if permissions is not None and family.ceiling is not None:
         # Re-read the grant, but never beyond what the family was born with; losing all of
         # it (e.g. reporting:view for an SSO-born session) ends the family.
@@ -53,18 +55,19 @@ async def refresh_tokens(
     record = RefreshToken(
         digest_opaque_token(new_token), family.id, now, policy.token_deadline(now, family.deadline)
     )
-    if not await deps.store.rotate_refresh_token(view.token.digest, record, now):
-        await _reuse_detected(deps, caller, view)
-    access, ttl = await access_token_for(
-        deps, account, client, family.session_id, family.tenant_id, permissions
-    )
-    await deps.audit(
+    # Rotation and its audit event commit together: one transaction per refresh.
+    refreshed = deps.audit_event(
         audit_events.TOKEN_REFRESHED,
         caller,
         account_id=account.id,
         client_id=client.client_id,
         tenant_id=family.tenant_id,
         session_id=family.session_id,
+    )
+    if not await deps.store.rotate_refresh_token(view.token.digest, record, now, audit=refreshed):
+        await _reuse_detected(deps, caller, view)
+    access, ttl = await access_token_for(
+        deps, account, client, family.session_id, family.tenant_id, permissions
     )
     extra = {"tenant": await tenant_view(deps, family.tenant_id)} if family.tenant_id else {}
     return TokenResponse(access, ttl, refresh_token=new_token, extra=extra)
@@ -92,17 +95,19 @@ async def _check_requested_tenant(deps: Deps, view: RefreshView, requested: str 
         raise InvalidTarget("a refresh cannot move to another tenant")
 
 
-async def _current_permissions(
-    deps: Deps, account: Account | None, tenant_id: int | None
-) -> frozenset[str] | None:
+def _current_permissions(context: RefreshContext, tenant_id: int | None) -> frozenset[str] | None:
+    """What the account may do now on the family's FI (``None``: nothing, end the family):
+    an admin's grant on an active FI, or an employee's or customer's fixed permissions
+    on the active FI they belong to; an unscoped family is an admin's only."""
+    account = context.account
     if account is None:
         return None
     if tenant_id is None:
         return frozenset() if account.kind is AccountKind.ADMIN else None
     if account.kind is AccountKind.ADMIN:
-        return await deps.store.admin_permissions(account.id, tenant_id)
-    tenant = await deps.store.tenant_by_id(tenant_id)
-    if tenant is None or not tenant.active or account.tenant_id != tenant_id:
+        active = context.tenant_active and account.active
+        return context.admin_grant if active else None
+    if not context.tenant_active or account.tenant_id != tenant_id:
         return None
     return fixed_permissions(account)
 

@@ -8,7 +8,18 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import CursorResult, Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -21,6 +32,7 @@ from ..services.records import (
     AuthorizationCode,
     CodeUse,
     PendingLogin,
+    RefreshContext,
     RefreshFamily,
     RefreshToken,
     RefreshView,
@@ -383,45 +395,50 @@ class SqlIdentityStore:
         )
         async with self.engine.connect() as conn:
             row = (await conn.execute(q)).first()
+        return _refresh_view(row) if row is not None else None
+
+    async def refresh_context(self, digest: str) -> RefreshContext | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(_REFRESH_CONTEXT, {"digest": digest})).first()
         if row is None:
             return None
-        family = RefreshFamily(
-            row.family_id,
-            row.session_id,
-            row.client_id,
-            row.account_id,
-            row.tenant_id,
-            row.started_at,
-            row.deadline,
-            frozenset(row.permission_ceiling.split())
-            if row.permission_ceiling is not None
-            else None,
+        account = (
+            Account(
+                id=row.acct_id,
+                subject=row.acct_subject,
+                username=row.acct_username,
+                kind=AccountKind(row.acct_kind),
+                tenant_id=row.acct_tenant_id,
+                password_hash=row.acct_password_hash,
+                active=row.acct_active,
+                totp_sealed=row.acct_totp_sealed,
+            )
+            if row.acct_id is not None
+            else None
         )
-        token = RefreshToken(row.digest, row.family_id, row.issued_at, row.expires_at)
-        return RefreshView(
-            token,
-            family,
-            rotated_at=row.rotated_at,
-            family_revoked=row.family_revoked_at is not None,
-            session_revoked=row.session_revoked_at is not None,
+        return RefreshContext(
+            _refresh_view(row),
+            account,
+            tenant_active=bool(row.tenant_active),
+            admin_grant=(
+                frozenset(row.grant_permissions.split())
+                if row.grant_permissions is not None
+                else None
+            ),
         )
 
-    async def rotate_refresh_token(self, digest: str, new: RefreshToken, now: float) -> bool:
-        rt, f = t.refresh_tokens.c, t.refresh_families.c
-        live_family = select(f.id).where(f.id == new.family_id, f.revoked_at.is_(None))
+    async def rotate_refresh_token(
+        self, digest: str, new: RefreshToken, now: float, *, audit: AuditEvent | None = None
+    ) -> bool:
         async with self.engine.begin() as conn:
             won = await conn.execute(
-                update(t.refresh_tokens)
-                .where(
-                    rt.digest == digest,
-                    rt.rotated_at.is_(None),
-                    rt.family_id.in_(live_family.scalar_subquery()),
-                )
-                .values(rotated_at=now)
+                _ROTATE, {"b_digest": digest, "b_family_id": new.family_id, "b_now": now}
             )
             if _rowcount(won) != 1:
                 return False
             await _insert_refresh_token(conn, new)
+            if audit is not None:
+                await _append_audit(conn, audit)
         return True
 
     async def revoke_family(self, family_id: str, now: float) -> None:
@@ -588,32 +605,27 @@ async def append_audit_event(engine: AsyncEngine, event: AuditEvent) -> None:
     transaction commits, then re-read the new head; on SQLite the UPDATE takes the database's
     one writer lock.  So links are made strictly one after another and ``seq`` has no gaps.
     """
-    h = t.audit_chain_head.c
     async with engine.begin() as conn:
-        head = (
-            await conn.execute(
-                update(t.audit_chain_head)
-                .where(h.id == 1)
-                .values(seq=h.seq + 1)
-                .returning(h.seq, h.last_hash)
-            )
-        ).one()
-        record: dict[str, Any] = {
-            "seq": int(head.seq),
-            "at": float(event.at),
-            "event": event.event,
-            "account_id": event.account_id,
-            "client_id": event.client_id,
-            "tenant_id": event.tenant_id,
-            "session_id": event.session_id,
-            "address": event.address,
-            "detail": json.dumps(event.detail, sort_keys=True, default=str),
-        }
-        digest = chain_hash(head.last_hash, record)
-        await conn.execute(
-            t.audit_events.insert().values(**record, prev_hash=head.last_hash, hash=digest)
-        )
-        await conn.execute(update(t.audit_chain_head).where(h.id == 1).values(last_hash=digest))
+        await _append_audit(conn, event)
+
+
+async def _append_audit(conn: AsyncConnection, event: AuditEvent) -> None:
+    """The append itself, inside the caller's transaction (see ``append_audit_event``)."""
+    head = (await conn.execute(_BUMP_HEAD)).one()
+    record: dict[str, Any] = {
+        "seq": int(head.seq),
+        "at": float(event.at),
+        "event": event.event,
+        "account_id": event.account_id,
+        "client_id": event.client_id,
+        "tenant_id": event.tenant_id,
+        "session_id": event.session_id,
+        "address": event.address,
+        "detail": json.dumps(event.detail, sort_keys=True, default=str),
+    }
+    digest = chain_hash(head.last_hash, record)
+    await conn.execute(_INSERT_AUDIT, {**record, "prev_hash": head.last_hash, "hash": digest})
+    await conn.execute(_SET_HEAD_HASH, {"b_last_hash": digest})
 
 
 def _live_session_acting_on(tenant_id: int, now: float) -> ColumnElement[bool]:
@@ -649,13 +661,107 @@ def _live_session_acting_on(tenant_id: int, now: float) -> ColumnElement[bool]:
 
 async def _insert_refresh_token(conn: AsyncConnection, token: RefreshToken) -> None:
     await conn.execute(
-        t.refresh_tokens.insert().values(
-            digest=token.digest,
-            family_id=token.family_id,
-            issued_at=token.issued_at,
-            expires_at=token.expires_at,
-        )
+        _INSERT_REFRESH_TOKEN,
+        {
+            "digest": token.digest,
+            "family_id": token.family_id,
+            "issued_at": token.issued_at,
+            "expires_at": token.expires_at,
+        },
     )
+
+
+def _refresh_view(row: Row[Any]) -> RefreshView:
+    family = RefreshFamily(
+        row.family_id,
+        row.session_id,
+        row.client_id,
+        row.account_id,
+        row.tenant_id,
+        row.started_at,
+        row.deadline,
+        frozenset(row.permission_ceiling.split()) if row.permission_ceiling is not None else None,
+    )
+    token = RefreshToken(row.digest, row.family_id, row.issued_at, row.expires_at)
+    return RefreshView(
+        token,
+        family,
+        rotated_at=row.rotated_at,
+        family_revoked=row.family_revoked_at is not None,
+        session_revoked=row.session_revoked_at is not None,
+    )
+
+
+# Hot-path statements, built once: no expression construction or cache-key generation
+# per request (SQLAlchemy memoizes the key on the statement object).
+def _refresh_context_statement() -> Any:
+    rt, f, s = t.refresh_tokens.c, t.refresh_families.c, t.sessions.c
+    a, g, tn = t.accounts.c, t.admin_grants.c, t.tenants.c
+    return (
+        select(
+            t.refresh_tokens,
+            f.session_id,
+            f.client_id,
+            f.account_id,
+            f.tenant_id,
+            f.started_at,
+            f.deadline,
+            f.permission_ceiling,
+            f.revoked_at.label("family_revoked_at"),
+            s.revoked_at.label("session_revoked_at"),
+            a.id.label("acct_id"),
+            a.subject.label("acct_subject"),
+            a.username.label("acct_username"),
+            a.kind.label("acct_kind"),
+            a.tenant_id.label("acct_tenant_id"),
+            a.password_hash.label("acct_password_hash"),
+            a.active.label("acct_active"),
+            a.totp_sealed.label("acct_totp_sealed"),
+            tn.active.label("tenant_active"),
+            g.permissions.label("grant_permissions"),
+        )
+        .select_from(
+            t.refresh_tokens.join(t.refresh_families, f.id == rt.family_id)
+            .join(t.sessions, s.id == f.session_id)
+            .outerjoin(t.accounts, a.id == f.account_id)
+            .outerjoin(t.tenants, tn.id == f.tenant_id)
+            .outerjoin(
+                t.admin_grants, and_(g.account_id == f.account_id, g.tenant_id == f.tenant_id)
+            )
+        )
+        .where(rt.digest == bindparam("digest"))
+    )
+
+
+def _rotate_statement() -> Any:
+    rt, f = t.refresh_tokens.c, t.refresh_families.c
+    live_family = select(f.id).where(f.id == bindparam("b_family_id"), f.revoked_at.is_(None))
+    return (
+        update(t.refresh_tokens)
+        .where(
+            rt.digest == bindparam("b_digest"),
+            rt.rotated_at.is_(None),
+            rt.family_id.in_(live_family.scalar_subquery()),
+        )
+        .values(rotated_at=bindparam("b_now"))
+    )
+
+
+_REFRESH_CONTEXT = _refresh_context_statement()
+_ROTATE = _rotate_statement()
+_INSERT_REFRESH_TOKEN = t.refresh_tokens.insert()
+_BUMP_HEAD = (
+    update(t.audit_chain_head)
+    .where(t.audit_chain_head.c.id == 1)
+    .values(seq=t.audit_chain_head.c.seq + 1)
+    .returning(t.audit_chain_head.c.seq, t.audit_chain_head.c.last_hash)
+)
+_INSERT_AUDIT = t.audit_events.insert()
+_SET_HEAD_HASH = (
+    update(t.audit_chain_head)
+    .where(t.audit_chain_head.c.id == 1)
+    .values(last_hash=bindparam("b_last_hash"))
+)
 
 
 def _account_from(row: Row[Any]) -> Account:
