@@ -68,6 +68,23 @@ def serve_identity(host: str, port: int) -> None:
     run(serve_all([Served("identity", app, host, port)]))
 
 
+@serve.command("portal")
+@click.argument("name", type=click.Choice(["admin", "reporting", "customer"]))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, required=True)
+def serve_portal(name: str, host: str, port: int) -> None:
+    """One portal backend, configured from TENANTGATE_<NAME>_* variables."""
+    from .portal_apps import build_deployed_portal_app
+    from .serving import Served, run, serve_all
+    from .settings import InsecureSettingsError
+
+    try:
+        app = build_deployed_portal_app(name)
+    except InsecureSettingsError as exc:
+        raise click.ClickException(f"settings refused: {exc}") from exc
+    run(serve_all([Served(name, app, host, port)]))
+
+
 @main.group()
 def db() -> None:
     """Database schema."""

@@ -55,10 +55,16 @@ def create_portal_app(
     form_targets: Sequence[str] = (),
 ) -> FastAPI:
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with portal.sessions.engine.begin() as conn:
             await conn.run_sync(session_metadata.create_all)
         yield
+        # What the composition root handed over (engines, HTTP clients) closes with the app.
+        for resource in getattr(app.state, "owned_resources", []):
+            if isinstance(resource, httpx.AsyncClient):
+                await resource.aclose()
+            else:
+                await resource.dispose()
 
     app = FastAPI(title=portal.config.title, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.portal = portal
