@@ -17,9 +17,15 @@ def create_engine_for(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(
-            url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=60
+        # One pooled connection per process: SQLite has one writer anyway, and queuing in
+        # the pool beats busy-waiting on the file lock.  In-memory databases keep SQLAlchemy's
+        # single static connection (no pool to size).
+        pooling: dict[str, Any] = (
+            {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
+            if parsed.database and parsed.database != ":memory:"
+            else {}
         )
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **pooling)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # No pre-ping: it doubles round trips.  A connection broken by a database restart

@@ -1,0 +1,125 @@
+"""Accounts, clients, FIs, tenant refs and admin grants."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import (
+    select,
+    update,
+)
+from sqlalchemy.engine import Row
+
+from ..domain.accounts import Account, AccountKind, Client, Tenant
+from ..services.records import (
+    TenantRef,
+)
+from . import schema as t
+from .sql_base import SqlBase
+from .upsert import insert_ignoring_conflicts
+
+
+class AccountRows(SqlBase):
+    # -- accounts -------------------------------------------------------------
+    async def account_by_username(self, username: str) -> Account | None:
+        return await self._account(t.accounts.c.username == username)
+
+    async def account_by_id(self, account_id: int) -> Account | None:
+        return await self._account(t.accounts.c.id == account_id)
+
+    async def _account(self, where: Any) -> Account | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(t.accounts).where(where))).first()
+        return _account_from(row) if row else None
+
+    async def replace_password_hash(self, account_id: int, password_hash: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(t.accounts)
+                .where(t.accounts.c.id == account_id)
+                .values(password_hash=password_hash)
+            )
+
+    # -- clients, tenants, grants ----------------------------------------------
+    async def client_by_id(self, client_id: str) -> Client | None:
+        async with self.engine.connect() as conn:
+            q = select(t.clients).where(t.clients.c.client_id == client_id)
+            row = (await conn.execute(q)).first()
+        return _client_from(row) if row else None
+
+    async def tenant_by_id(self, tenant_id: int) -> Tenant | None:
+        async with self.engine.connect() as conn:
+            q = select(t.tenants).where(t.tenants.c.id == tenant_id)
+            row = (await conn.execute(q)).first()
+        return Tenant(row.id, row.name, row.active) if row else None
+
+    async def ref_for_epoch(self, tenant_id: int, epoch: int, candidate: str) -> str:
+        async with self.engine.begin() as conn:
+            values = {"ref": candidate, "tenant_id": tenant_id, "epoch": epoch}
+            await conn.execute(insert_ignoring_conflicts(self.dialect, t.tenant_refs, values))
+            q = select(t.tenant_refs.c.ref).where(
+                t.tenant_refs.c.tenant_id == tenant_id, t.tenant_refs.c.epoch == epoch
+            )
+            return str((await conn.execute(q)).scalar_one())
+
+    async def find_ref(self, ref: str) -> TenantRef | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(select(t.tenant_refs).where(t.tenant_refs.c.ref == ref))
+            ).first()
+        return TenantRef(row.tenant_id, row.ref, row.epoch) if row else None
+
+    async def admin_permissions(self, account_id: int, tenant_id: int) -> frozenset[str] | None:
+        q = (
+            select(t.admin_grants.c.permissions)
+            .join(t.tenants, t.tenants.c.id == t.admin_grants.c.tenant_id)
+            .join(t.accounts, t.accounts.c.id == t.admin_grants.c.account_id)
+            .where(
+                t.admin_grants.c.account_id == account_id,
+                t.admin_grants.c.tenant_id == tenant_id,
+                t.tenants.c.active.is_(True),
+                t.accounts.c.active.is_(True),
+                t.accounts.c.kind == AccountKind.ADMIN.value,
+            )
+        )
+        async with self.engine.connect() as conn:
+            value = (await conn.execute(q)).scalar_one_or_none()
+        return frozenset(value.split()) if value is not None else None
+
+    async def admin_tenants(self, account_id: int) -> list[Tenant]:
+        q = (
+            select(t.tenants)
+            .join(t.admin_grants, t.tenants.c.id == t.admin_grants.c.tenant_id)
+            .where(t.admin_grants.c.account_id == account_id, t.tenants.c.active.is_(True))
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(q)).all()
+        return [Tenant(r.id, r.name, r.active) for r in rows]
+
+
+def _account_from(row: Row[Any]) -> Account:
+    return Account(
+        id=row.id,
+        subject=row.subject,
+        username=row.username,
+        kind=AccountKind(row.kind),
+        tenant_id=row.tenant_id,
+        password_hash=row.password_hash,
+        active=row.active,
+        totp_sealed=row.totp_sealed,
+    )
+
+
+def _client_from(row: Row[Any]) -> Client:
+    return Client(
+        client_id=row.client_id,
+        secret_digest=row.secret_digest,
+        redirect_uris=tuple(json.loads(row.redirect_uris)),
+        account_kinds=frozenset(AccountKind(k) for k in json.loads(row.account_kinds)),
+        grant_types=frozenset(json.loads(row.grant_types)),
+        audience=row.audience,
+        sso_audiences=frozenset(json.loads(row.sso_audiences)),
+        redeems_sso=row.redeems_sso,
+        name=row.name,
+    )

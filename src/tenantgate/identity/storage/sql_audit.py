@@ -1,0 +1,64 @@
+"""The hash-chained audit trail."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import bindparam, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ..domain.audit_chain import chain_hash
+from ..services.records import AuditEvent
+from . import schema as t
+from .sql_base import SqlBase
+
+
+class AuditRows(SqlBase):
+    async def record(self, event: AuditEvent) -> None:
+        await append_audit_event(self.engine, event)
+
+
+async def append_audit_event(engine: AsyncEngine, event: AuditEvent) -> None:
+    """Append to the hash chain (domain/audit_chain.py) in one transaction.
+
+    The first statement bumps the single chain-head row and reads its hash back: on
+    PostgreSQL that row lock makes every other appender (any instance) wait until this
+    transaction commits, then re-read the new head; on SQLite the UPDATE takes the database's
+    one writer lock.  So links are made strictly one after another and ``seq`` has no gaps.
+    """
+    async with engine.begin() as conn:
+        await append_audit_in(conn, event)
+
+
+async def append_audit_in(conn: AsyncConnection, event: AuditEvent) -> None:
+    """The append itself, inside the caller's transaction (see ``append_audit_event``)."""
+    head = (await conn.execute(_BUMP_HEAD)).one()
+    record: dict[str, Any] = {
+        "seq": int(head.seq),
+        "at": float(event.at),
+        "event": event.event,
+        "account_id": event.account_id,
+        "client_id": event.client_id,
+        "tenant_id": event.tenant_id,
+        "session_id": event.session_id,
+        "address": event.address,
+        "detail": json.dumps(event.detail, sort_keys=True, default=str),
+    }
+    digest = chain_hash(head.last_hash, record)
+    await conn.execute(_INSERT_AUDIT, {**record, "prev_hash": head.last_hash, "hash": digest})
+    await conn.execute(_SET_HEAD_HASH, {"b_last_hash": digest})
+
+
+_BUMP_HEAD = (
+    update(t.audit_chain_head)
+    .where(t.audit_chain_head.c.id == 1)
+    .values(seq=t.audit_chain_head.c.seq + 1)
+    .returning(t.audit_chain_head.c.seq, t.audit_chain_head.c.last_hash)
+)
+_INSERT_AUDIT = t.audit_events.insert()
+_SET_HEAD_HASH = (
+    update(t.audit_chain_head)
+    .where(t.audit_chain_head.c.id == 1)
+    .values(last_hash=bindparam("b_last_hash"))
+)

@@ -1,0 +1,27 @@
+"""The SQL store's shared base: the engine and its dialect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    text,
+)
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+def rowcount(result: Any) -> int:
+    """DML always yields a cursor result; its count tells whether a conditional write won."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount
+
+
+class SqlBase:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))

@@ -1,0 +1,76 @@
+"""One-time token claims and the signing/SSO key rows."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import (
+    select,
+    update,
+)
+
+from ..domain.keys import StoredKey
+from . import schema as t
+from .sql_base import SqlBase
+from .upsert import insert_ignoring_conflicts
+
+
+class KeyRows(SqlBase):
+    # -- one-time tokens ------------------------------------------------------
+    async def claim_once(
+        self, kind: str, jti: str, claimant: str, now: float, expires_at: float
+    ) -> str | None:
+        values = {
+            "kind": kind,
+            "jti": jti,
+            "claimant": claimant,
+            "used_at": now,
+            "expires_at": expires_at,
+        }
+        async with self.engine.begin() as conn:
+            # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT.
+            insert = insert_ignoring_conflicts(self.dialect, t.one_time_uses, values)
+            won = await conn.execute(insert.returning(t.one_time_uses.c.jti))
+            if won.first() is not None:
+                return None
+            q = select(t.one_time_uses.c.claimant).where(
+                t.one_time_uses.c.kind == kind, t.one_time_uses.c.jti == jti
+            )
+            return str((await conn.execute(q)).scalar_one())
+
+    # -- keys -----------------------------------------------------------------
+    async def all_keys(self) -> list[StoredKey]:
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(t.keys).order_by(t.keys.c.created_at))).all()
+        return [
+            StoredKey(
+                r.kid,
+                r.use,
+                r.alg,
+                r.sealed_private,
+                json.loads(r.public_jwk) if r.public_jwk else None,
+                r.created_at,
+                r.retired_at,
+            )
+            for r in rows
+        ]
+
+    async def add_key(self, key: StoredKey, *, retire_others_at: float | None) -> None:
+        async with self.engine.begin() as conn:
+            if retire_others_at is not None:
+                await conn.execute(
+                    update(t.keys)
+                    .where(t.keys.c.use == key.use, t.keys.c.retired_at.is_(None))
+                    .values(retired_at=retire_others_at)
+                )
+            await conn.execute(
+                t.keys.insert().values(
+                    kid=key.kid,
+                    use=key.use,
+                    alg=key.alg,
+                    sealed_private=key.sealed_private,
+                    public_jwk=json.dumps(key.public_jwk) if key.public_jwk else None,
+                    created_at=key.created_at,
+                    retired_at=key.retired_at,
+                )
+            )

@@ -1,0 +1,134 @@
+"""Login throttling counters and the pending TOTP step."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    delete,
+    func,
+    select,
+    update,
+)
+
+from ..services.records import (
+    AttemptCounts,
+    PendingLogin,
+)
+from . import schema as t
+from .sql_base import SqlBase
+
+PURGE_BATCH = 500
+PURGE_EVERY = 16  # purge expired attempt rows on one noted attempt in this many
+
+
+class LoginRows(SqlBase):
+    # -- login throttling -----------------------------------------------------
+    async def note_login_attempt(
+        self, keys: Sequence[tuple[str, str]], now: float, window: float
+    ) -> AttemptCounts:
+        a = t.login_attempts.c
+        rows = [{"scope": scope, "key_digest": key, "at": now} for scope, key in keys]
+        async with self.engine.begin() as conn:
+            ids: list[int] = []
+            for row in rows:
+                inserted = await conn.execute(
+                    t.login_attempts.insert().values(**row).returning(a.id)
+                )
+                ids.append(int(inserted.scalar_one()))
+        # Committed before counting: see the port's docstring.
+        counts: dict[str, int] = {}
+        async with self.engine.connect() as conn:
+            for scope, key in keys:
+                q = (
+                    select(func.count())
+                    .select_from(t.login_attempts)
+                    .where(a.scope == scope, a.key_digest == key, a.at > now - window)
+                )
+                counts[scope] = int((await conn.execute(q)).scalar_one())
+        if ids and ids[0] % PURGE_EVERY == 0:
+            await self._purge(t.login_attempts, a.id, a.at <= now - window)
+        return AttemptCounts(tuple(ids), counts)
+
+    async def _purge(self, table: Any, key: Any, stale: Any) -> None:
+        """Delete a batch of stale rows; on PostgreSQL skip rows another purge holds, so two
+        purges never wait on (or deadlock with) each other."""
+        chosen = select(key).where(stale).limit(PURGE_BATCH)
+        if self.dialect == "postgresql":
+            chosen = chosen.with_for_update(skip_locked=True)
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(table).where(key.in_(chosen.scalar_subquery())))
+
+    async def forget_login_attempts(self, ids: Sequence[int]) -> None:
+        if not ids:
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(t.login_attempts).where(t.login_attempts.c.id.in_(ids)))
+
+    async def clear_login_failures(self, scope: str, key_digest: str) -> None:
+        a = t.login_attempts.c
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                delete(t.login_attempts).where(a.scope == scope, a.key_digest == key_digest)
+            )
+
+    # -- the TOTP step ----------------------------------------------------------
+    async def start_pending_login(self, pending: PendingLogin) -> None:
+        p = t.pending_logins.c
+        await self._purge(t.pending_logins, p.id_digest, p.expires_at <= pending.created_at)
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                t.pending_logins.insert().values(
+                    id_digest=pending.id_digest,
+                    account_id=pending.account_id,
+                    binding=pending.binding,
+                    created_at=pending.created_at,
+                    expires_at=pending.expires_at,
+                    attempts=pending.attempts,
+                )
+            )
+
+    async def take_pending_attempt(
+        self, id_digest: str, now: float, max_attempts: int
+    ) -> PendingLogin | None:
+        p = t.pending_logins.c
+        async with self.engine.begin() as conn:
+            taken = await conn.execute(
+                update(t.pending_logins)
+                .where(p.id_digest == id_digest, p.expires_at > now, p.attempts < max_attempts)
+                .values(attempts=p.attempts + 1)
+                .returning(
+                    p.id_digest, p.account_id, p.binding, p.created_at, p.expires_at, p.attempts
+                )
+            )
+            row = taken.first()
+            if row is None:
+                await conn.execute(delete(t.pending_logins).where(p.id_digest == id_digest))
+                return None
+        return PendingLogin(
+            row.id_digest, row.account_id, row.binding, row.created_at, row.expires_at, row.attempts
+        )
+
+    async def finish_pending_login(self, id_digest: str) -> bool:
+        p = t.pending_logins.c
+        async with self.engine.begin() as conn:
+            gone = await conn.execute(
+                delete(t.pending_logins).where(p.id_digest == id_digest).returning(p.id_digest)
+            )
+            return gone.first() is not None
+
+    async def claim_totp_step(self, account_id: int, step: int) -> bool:
+        c = t.accounts.c
+        async with self.engine.begin() as conn:
+            won = await conn.execute(
+                update(t.accounts)
+                .where(
+                    c.id == account_id,
+                    c.totp_sealed.is_not(None),
+                    (c.totp_last_step.is_(None)) | (c.totp_last_step < step),
+                )
+                .values(totp_last_step=step)
+                .returning(c.id)
+            )
+            return won.first() is not None

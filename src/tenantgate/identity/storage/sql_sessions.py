@@ -1,0 +1,342 @@
+"""Authorization codes, sessions, refresh families and tokens, revoked access tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    and_,
+    bindparam,
+    select,
+    update,
+)
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..domain.accounts import Account, AccountKind
+from ..services.records import (
+    AuditEvent,
+    AuthorizationCode,
+    CodeUse,
+    RefreshContext,
+    RefreshFamily,
+    RefreshToken,
+    RefreshView,
+    Session,
+)
+from . import schema as t
+from .sql_audit import append_audit_in
+from .sql_base import SqlBase, rowcount
+from .upsert import insert_ignoring_conflicts
+
+
+class SessionRows(SqlBase):
+    # -- authorization codes ---------------------------------------------------
+    async def save_code(self, code: AuthorizationCode) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                t.authorization_codes.insert().values(
+                    digest=code.digest,
+                    client_id=code.client_id,
+                    account_id=code.account_id,
+                    redirect_uri=code.redirect_uri,
+                    code_challenge=code.code_challenge,
+                    issued_at=code.issued_at,
+                    expires_at=code.expires_at,
+                )
+            )
+
+    async def use_code(self, digest: str, now: float) -> CodeUse | None:
+        c = t.authorization_codes.c
+        async with self.engine.begin() as conn:
+            won = await conn.execute(
+                update(t.authorization_codes)
+                .where(c.digest == digest, c.used_at.is_(None))
+                .values(used_at=now)
+            )
+            row = (
+                await conn.execute(select(t.authorization_codes).where(c.digest == digest))
+            ).first()
+        if row is None:
+            return None
+        code = AuthorizationCode(
+            row.digest,
+            row.client_id,
+            row.account_id,
+            row.redirect_uri,
+            row.code_challenge,
+            row.issued_at,
+            row.expires_at,
+        )
+        return CodeUse(code, first_use=rowcount(won) == 1, session_id=row.session_id)
+
+    async def bind_code_to_session(self, digest: str, session_id: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(t.authorization_codes)
+                .where(t.authorization_codes.c.digest == digest)
+                .values(session_id=session_id)
+            )
+
+    # -- sessions and refresh families ----------------------------------------
+    async def start_session(self, session: Session) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                t.sessions.insert().values(
+                    id=session.id,
+                    account_id=session.account_id,
+                    client_id=session.client_id,
+                    started_at=session.started_at,
+                    current_tenant_id=session.current_tenant_id,
+                )
+            )
+
+    async def session_by_id(self, session_id: str) -> Session | None:
+        async with self.engine.connect() as conn:
+            q = select(t.sessions).where(t.sessions.c.id == session_id)
+            row = (await conn.execute(q)).first()
+        if row is None:
+            return None
+        return Session(
+            row.id,
+            row.account_id,
+            row.client_id,
+            row.started_at,
+            row.current_tenant_id,
+            row.revoked_at,
+        )
+
+    async def revoke_session(self, session_id: str, now: float) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(t.sessions)
+                .where(t.sessions.c.id == session_id, t.sessions.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+            await conn.execute(
+                update(t.refresh_families)
+                .where(
+                    t.refresh_families.c.session_id == session_id,
+                    t.refresh_families.c.revoked_at.is_(None),
+                )
+                .values(revoked_at=now)
+            )
+
+    async def start_family(
+        self, family: RefreshFamily, token: RefreshToken, *, replaces_others: bool
+    ) -> None:
+        f = t.refresh_families.c
+        async with self.engine.begin() as conn:
+            if replaces_others:
+                await conn.execute(
+                    update(t.refresh_families)
+                    .where(
+                        f.session_id == family.session_id,
+                        f.client_id == family.client_id,
+                        f.tenant_id.is_not(None),
+                        f.revoked_at.is_(None),
+                    )
+                    .values(revoked_at=family.started_at)
+                )
+                await conn.execute(
+                    update(t.sessions)
+                    .where(t.sessions.c.id == family.session_id)
+                    .values(current_tenant_id=family.tenant_id)
+                )
+            await conn.execute(
+                t.refresh_families.insert().values(
+                    id=family.id,
+                    session_id=family.session_id,
+                    client_id=family.client_id,
+                    account_id=family.account_id,
+                    tenant_id=family.tenant_id,
+                    started_at=family.started_at,
+                    deadline=family.deadline,
+                    permission_ceiling=(
+                        " ".join(sorted(family.ceiling)) if family.ceiling is not None else None
+                    ),
+                )
+            )
+            await _insert_refresh_token(conn, token)
+
+    async def refresh_token(self, digest: str) -> RefreshView | None:
+        rt, f, s = t.refresh_tokens.c, t.refresh_families.c, t.sessions.c
+        q = (
+            select(
+                t.refresh_tokens,
+                f.session_id,
+                f.client_id,
+                f.account_id,
+                f.tenant_id,
+                f.started_at,
+                f.deadline,
+                f.permission_ceiling,
+                f.revoked_at.label("family_revoked_at"),
+                s.revoked_at.label("session_revoked_at"),
+            )
+            .join(t.refresh_families, f.id == rt.family_id)
+            .join(t.sessions, s.id == f.session_id)
+            .where(rt.digest == digest)
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(q)).first()
+        return refresh_view(row) if row is not None else None
+
+    async def refresh_context(self, digest: str) -> RefreshContext | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(_REFRESH_CONTEXT, {"digest": digest})).first()
+        if row is None:
+            return None
+        account = (
+            Account(
+                id=row.acct_id,
+                subject=row.acct_subject,
+                username=row.acct_username,
+                kind=AccountKind(row.acct_kind),
+                tenant_id=row.acct_tenant_id,
+                password_hash=row.acct_password_hash,
+                active=row.acct_active,
+                totp_sealed=row.acct_totp_sealed,
+            )
+            if row.acct_id is not None
+            else None
+        )
+        return RefreshContext(
+            refresh_view(row),
+            account,
+            tenant_active=bool(row.tenant_active),
+            admin_grant=(
+                frozenset(row.grant_permissions.split())
+                if row.grant_permissions is not None
+                else None
+            ),
+        )
+
+    async def rotate_refresh_token(
+        self, digest: str, new: RefreshToken, now: float, *, audit: AuditEvent | None = None
+    ) -> bool:
+        async with self.engine.begin() as conn:
+            won = await conn.execute(
+                _ROTATE, {"b_digest": digest, "b_family_id": new.family_id, "b_now": now}
+            )
+            if rowcount(won) != 1:
+                return False
+            await _insert_refresh_token(conn, new)
+            if audit is not None:
+                await append_audit_in(conn, audit)
+        return True
+
+    async def revoke_family(self, family_id: str, now: float) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(t.refresh_families)
+                .where(
+                    t.refresh_families.c.id == family_id, t.refresh_families.c.revoked_at.is_(None)
+                )
+                .values(revoked_at=now)
+            )
+
+    async def revoke_access_token(self, jti: str, expires_at: float) -> None:
+        async with self.engine.begin() as conn:
+            values = {"jti": jti, "expires_at": expires_at}
+            await conn.execute(
+                insert_ignoring_conflicts(self.dialect, t.revoked_access_tokens, values)
+            )
+
+    async def access_token_revoked(self, jti: str) -> bool:
+        async with self.engine.connect() as conn:
+            q = select(t.revoked_access_tokens.c.jti).where(t.revoked_access_tokens.c.jti == jti)
+            return (await conn.execute(q)).first() is not None
+
+
+async def _insert_refresh_token(conn: AsyncConnection, token: RefreshToken) -> None:
+    await conn.execute(
+        _INSERT_REFRESH_TOKEN,
+        {
+            "digest": token.digest,
+            "family_id": token.family_id,
+            "issued_at": token.issued_at,
+            "expires_at": token.expires_at,
+        },
+    )
+
+
+def refresh_view(row: Row[Any]) -> RefreshView:
+    family = RefreshFamily(
+        row.family_id,
+        row.session_id,
+        row.client_id,
+        row.account_id,
+        row.tenant_id,
+        row.started_at,
+        row.deadline,
+        frozenset(row.permission_ceiling.split()) if row.permission_ceiling is not None else None,
+    )
+    token = RefreshToken(row.digest, row.family_id, row.issued_at, row.expires_at)
+    return RefreshView(
+        token,
+        family,
+        rotated_at=row.rotated_at,
+        family_revoked=row.family_revoked_at is not None,
+        session_revoked=row.session_revoked_at is not None,
+    )
+
+
+# Hot-path statements, built once: no expression construction or cache-key generation
+# per request (SQLAlchemy memoizes the key on the statement object).
+def _refresh_context_statement() -> Any:
+    rt, f, s = t.refresh_tokens.c, t.refresh_families.c, t.sessions.c
+    a, g, tn = t.accounts.c, t.admin_grants.c, t.tenants.c
+    return (
+        select(
+            t.refresh_tokens,
+            f.session_id,
+            f.client_id,
+            f.account_id,
+            f.tenant_id,
+            f.started_at,
+            f.deadline,
+            f.permission_ceiling,
+            f.revoked_at.label("family_revoked_at"),
+            s.revoked_at.label("session_revoked_at"),
+            a.id.label("acct_id"),
+            a.subject.label("acct_subject"),
+            a.username.label("acct_username"),
+            a.kind.label("acct_kind"),
+            a.tenant_id.label("acct_tenant_id"),
+            a.password_hash.label("acct_password_hash"),
+            a.active.label("acct_active"),
+            a.totp_sealed.label("acct_totp_sealed"),
+            tn.active.label("tenant_active"),
+            g.permissions.label("grant_permissions"),
+        )
+        .select_from(
+            t.refresh_tokens.join(t.refresh_families, f.id == rt.family_id)
+            .join(t.sessions, s.id == f.session_id)
+            .outerjoin(t.accounts, a.id == f.account_id)
+            .outerjoin(t.tenants, tn.id == f.tenant_id)
+            .outerjoin(
+                t.admin_grants, and_(g.account_id == f.account_id, g.tenant_id == f.tenant_id)
+            )
+        )
+        .where(rt.digest == bindparam("digest"))
+    )
+
+
+def _rotate_statement() -> Any:
+    rt, f = t.refresh_tokens.c, t.refresh_families.c
+    live_family = select(f.id).where(f.id == bindparam("b_family_id"), f.revoked_at.is_(None))
+    return (
+        update(t.refresh_tokens)
+        .where(
+            rt.digest == bindparam("b_digest"),
+            rt.rotated_at.is_(None),
+            rt.family_id.in_(live_family.scalar_subquery()),
+        )
+        .values(rotated_at=bindparam("b_now"))
+    )
+
+
+_REFRESH_CONTEXT = _refresh_context_statement()
+_ROTATE = _rotate_statement()
+_INSERT_REFRESH_TOKEN = t.refresh_tokens.insert()
