@@ -31,3 +31,6 @@ def configure_logging(level: str = "INFO", *, json_output: bool = True) -> None:
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=numeric, format="%(message)s", stream=sys.stdout, force=True)
+    if numeric > logging.DEBUG:
+        # Migration plumbing is noise at INFO; its "Running upgrade" lines stay.
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
