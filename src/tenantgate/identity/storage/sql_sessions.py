@@ -160,26 +160,8 @@ class SessionRows(SqlBase):
             await _insert_refresh_token(conn, token)
 
     async def refresh_token(self, digest: str) -> RefreshView | None:
-        rt, f, s = t.refresh_tokens.c, t.refresh_families.c, t.sessions.c
-        q = (
-            select(
-                t.refresh_tokens,
-                f.session_id,
-                f.client_id,
-                f.account_id,
-                f.tenant_id,
-                f.started_at,
-                f.deadline,
-                f.permission_ceiling,
-                f.revoked_at.label("family_revoked_at"),
-                s.revoked_at.label("session_revoked_at"),
-            )
-            .join(t.refresh_families, f.id == rt.family_id)
-            .join(t.sessions, s.id == f.session_id)
-            .where(rt.digest == digest)
-        )
         async with self.engine.connect() as conn:
-            row = (await conn.execute(q)).first()
+            row = (await conn.execute(_REFRESH_VIEW, {"digest": digest})).first()
         return refresh_view(row) if row is not None else None
 
     async def refresh_context(self, digest: str) -> RefreshContext | None:
@@ -284,21 +266,40 @@ def refresh_view(row: Row[Any]) -> RefreshView:
 
 # Hot-path statements, built once: no expression construction or cache-key generation
 # per request (SQLAlchemy memoizes the key on the statement object).
+def _refresh_view_columns() -> list[Any]:
+    """What `refresh_view` reads: the token, its family and its session's revocation."""
+    f, s = t.refresh_families.c, t.sessions.c
+    return [
+        t.refresh_tokens,
+        f.session_id,
+        f.client_id,
+        f.account_id,
+        f.tenant_id,
+        f.started_at,
+        f.deadline,
+        f.permission_ceiling,
+        f.revoked_at.label("family_revoked_at"),
+        s.revoked_at.label("session_revoked_at"),
+    ]
+
+
+def _refresh_view_statement() -> Any:
+    rt, f, s = t.refresh_tokens.c, t.refresh_families.c, t.sessions.c
+    return (
+        select(*_refresh_view_columns())
+        .join(t.refresh_families, f.id == rt.family_id)
+        .join(t.sessions, s.id == f.session_id)
+        .where(rt.digest == bindparam("digest"))
+    )
+
+
 def _refresh_context_statement() -> Any:
+    """The refresh view plus the account, the FI's state and the admin grant, in one read."""
     rt, f, s = t.refresh_tokens.c, t.refresh_families.c, t.sessions.c
     a, g, tn = t.accounts.c, t.admin_grants.c, t.tenants.c
     return (
         select(
-            t.refresh_tokens,
-            f.session_id,
-            f.client_id,
-            f.account_id,
-            f.tenant_id,
-            f.started_at,
-            f.deadline,
-            f.permission_ceiling,
-            f.revoked_at.label("family_revoked_at"),
-            s.revoked_at.label("session_revoked_at"),
+            *_refresh_view_columns(),
             a.id.label("acct_id"),
             a.subject.label("acct_subject"),
             a.username.label("acct_username"),
@@ -337,6 +338,7 @@ def _rotate_statement() -> Any:
     )
 
 
+_REFRESH_VIEW = _refresh_view_statement()
 _REFRESH_CONTEXT = _refresh_context_statement()
 _ROTATE = _rotate_statement()
 _INSERT_REFRESH_TOKEN = t.refresh_tokens.insert()
