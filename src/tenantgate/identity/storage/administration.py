@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ...embedded_sqlite import begin, connect
 from ..domain.accounts import AccountKind
 from ..domain.audit_chain import ChainBreak, ChainReport, ChainWalker
 from ..services.records import AuditEvent
@@ -57,14 +58,14 @@ class SqlAdministration:
 
     async def create_tenants(self, names: Iterable[str]) -> dict[str, int]:
         rows = [{"name": n, "active": True, "created_at": self.now} for n in names]
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             if rows:
                 await conn.execute(t.tenants.insert(), rows)
             result = await conn.execute(select(t.tenants.c.name, t.tenants.c.id))
             return dict(result.all())
 
     async def tenant_id(self, name: str) -> int:
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             value = (
                 await conn.execute(select(t.tenants.c.id).where(t.tenants.c.name == name))
             ).scalar_one_or_none()
@@ -93,7 +94,7 @@ class SqlAdministration:
                     "created_at": self.now,
                 }
             )
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             if rows:
                 await conn.execute(t.accounts.insert(), rows)
             names = [r["username"] for r in rows]
@@ -107,11 +108,11 @@ class SqlAdministration:
         q = select(t.accounts.c.username, t.accounts.c.subject).where(
             t.accounts.c.username.in_(usernames)
         )
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             return {str(u): str(s) for u, s in (await conn.execute(q)).all()}
 
     async def account_id(self, username: str) -> tuple[int, AccountKind]:
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             row = (
                 await conn.execute(
                     select(t.accounts.c.id, t.accounts.c.kind).where(
@@ -125,14 +126,14 @@ class SqlAdministration:
 
     async def set_account_active(self, username: str, active: bool) -> None:
         account_id, _ = await self.account_id(username)
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(
                 update(t.accounts).where(t.accounts.c.id == account_id).values(active=active)
             )
 
     async def set_password_hash(self, username: str, password_hash: str) -> None:
         account_id, _ = await self.account_id(username)
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(
                 update(t.accounts)
                 .where(t.accounts.c.id == account_id)
@@ -141,7 +142,7 @@ class SqlAdministration:
 
     async def grant(self, account_id: int, tenant_id: int, permissions: frozenset[str]) -> None:
         text = " ".join(sorted(permissions))
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(
                 delete(t.admin_grants).where(
                     t.admin_grants.c.account_id == account_id,
@@ -159,12 +160,12 @@ class SqlAdministration:
             {"account_id": a, "tenant_id": tid, "permissions": " ".join(sorted(p))}
             for a, tid, p in rows
         ]
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             if values:
                 await conn.execute(t.admin_grants.insert(), values)
 
     async def revoke_grant(self, account_id: int, tenant_id: int) -> None:
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(
                 delete(t.admin_grants).where(
                     t.admin_grants.c.account_id == account_id,
@@ -184,12 +185,12 @@ class SqlAdministration:
             "sso_audiences": json.dumps(list(reg.sso_audiences)),
             "redeems_sso": reg.redeems_sso,
         }
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(delete(t.clients).where(t.clients.c.client_id == reg.client_id))
             await conn.execute(t.clients.insert().values(**values))
 
     async def count_tenants(self) -> int:
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             return int(
                 (await conn.execute(select(func.count()).select_from(t.tenants))).scalar_one()
             )
@@ -199,7 +200,7 @@ class SqlAdministration:
         q = select(t.accounts.c.id, t.accounts.c.kind, t.accounts.c.subject).where(
             t.accounts.c.username == username
         )
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             row = (await conn.execute(q)).first()
         if row is None:
             raise AdministrationError(f"no account named {username!r}")
@@ -208,7 +209,7 @@ class SqlAdministration:
     async def set_totp(self, username: str, sealed: str | None) -> None:
         """Enrol (a sealed secret) or remove (None) TOTP; the used-step memory starts over."""
         account_id, _ = await self.account_id(username)
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(
                 update(t.accounts)
                 .where(t.accounts.c.id == account_id)
@@ -234,7 +235,7 @@ class SqlAdministration:
             .where(s.account_id == account_id, s.revoked_at.is_(None), live_family.exists())
             .order_by(s.started_at)
         )
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             rows = (await conn.execute(q)).all()
         return [LiveSession(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
@@ -248,7 +249,7 @@ class SqlAdministration:
             live = [sid]
         s, f = t.sessions.c, t.refresh_families.c
         for one in live:
-            async with self.engine.begin() as conn:
+            async with begin(self.engine) as conn:
                 await conn.execute(
                     update(t.sessions)
                     .where(s.id == one, s.revoked_at.is_(None))
@@ -294,7 +295,7 @@ class SqlAdministration:
             q = q.where(e.account_id == account_id)
         if event is not None:
             q = q.where(e.event == event)
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             rows = (await conn.execute(q)).all()
         return [dict(r._mapping) for r in reversed(rows)]
 
@@ -302,7 +303,7 @@ class SqlAdministration:
         """Walk the whole chain in ``seq`` order, ``batch`` rows at a time."""
         e, h = t.audit_events.c, t.audit_chain_head.c
         walker = ChainWalker()
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             head = (await conn.execute(select(h.seq, h.last_hash).where(h.id == 1))).one()
             outside = (
                 await conn.execute(

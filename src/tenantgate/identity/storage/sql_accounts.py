@@ -11,6 +11,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Row
 
+from ...embedded_sqlite import begin, connect
 from ..domain.accounts import Account, AccountKind, Client, Tenant
 from ..services.records import (
     TenantRef,
@@ -29,12 +30,12 @@ class AccountRows(SqlBase):
         return await self._account(t.accounts.c.id == account_id)
 
     async def _account(self, where: Any) -> Account | None:
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             row = (await conn.execute(select(t.accounts).where(where))).first()
         return _account_from(row) if row else None
 
     async def replace_password_hash(self, account_id: int, password_hash: str) -> None:
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(
                 update(t.accounts)
                 .where(t.accounts.c.id == account_id)
@@ -43,19 +44,19 @@ class AccountRows(SqlBase):
 
     # -- clients, tenants, grants ----------------------------------------------
     async def client_by_id(self, client_id: str) -> Client | None:
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             q = select(t.clients).where(t.clients.c.client_id == client_id)
             row = (await conn.execute(q)).first()
         return _client_from(row) if row else None
 
     async def tenant_by_id(self, tenant_id: int) -> Tenant | None:
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             q = select(t.tenants).where(t.tenants.c.id == tenant_id)
             row = (await conn.execute(q)).first()
         return Tenant(row.id, row.name, row.active) if row else None
 
     async def ref_for_epoch(self, tenant_id: int, epoch: int, candidate: str) -> str:
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             values = {"ref": candidate, "tenant_id": tenant_id, "epoch": epoch}
             await conn.execute(insert_ignoring_conflicts(self.dialect, t.tenant_refs, values))
             q = select(t.tenant_refs.c.ref).where(
@@ -64,7 +65,7 @@ class AccountRows(SqlBase):
             return str((await conn.execute(q)).scalar_one())
 
     async def find_ref(self, ref: str) -> TenantRef | None:
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             row = (
                 await conn.execute(select(t.tenant_refs).where(t.tenant_refs.c.ref == ref))
             ).first()
@@ -83,7 +84,7 @@ class AccountRows(SqlBase):
                 t.accounts.c.kind == AccountKind.ADMIN.value,
             )
         )
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             value = (await conn.execute(q)).scalar_one_or_none()
         return frozenset(value.split()) if value is not None else None
 
@@ -93,7 +94,7 @@ class AccountRows(SqlBase):
             .join(t.admin_grants, t.tenants.c.id == t.admin_grants.c.tenant_id)
             .where(t.admin_grants.c.account_id == account_id, t.tenants.c.active.is_(True))
         )
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             rows = (await conn.execute(q)).all()
         return [Tenant(r.id, r.name, r.active) for r in rows]
 

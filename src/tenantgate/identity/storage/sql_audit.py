@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ...embedded_sqlite import begin
 from ..domain.audit_chain import chain_hash
 from ..services.records import AuditEvent
 from . import schema as t
@@ -27,7 +28,7 @@ async def append_audit_event(engine: AsyncEngine, event: AuditEvent) -> None:
     transaction commits, then re-read the new head; on SQLite the UPDATE takes the database's
     one writer lock.  So links are made strictly one after another and ``seq`` has no gaps.
     """
-    async with engine.begin() as conn:
+    async with begin(engine) as conn:
         await append_audit_in(conn, event)
 
 

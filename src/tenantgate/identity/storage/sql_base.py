@@ -10,6 +10,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ...embedded_sqlite import connect
+
 
 def rowcount(result: Any) -> int:
     """DML always yields a cursor result; its count tells whether a conditional write won."""
@@ -23,5 +25,5 @@ class SqlBase:
         self.dialect = engine.dialect.name
 
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             await conn.execute(text("SELECT 1"))

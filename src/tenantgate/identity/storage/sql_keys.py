@@ -9,6 +9,7 @@ from sqlalchemy import (
     update,
 )
 
+from ...embedded_sqlite import begin, connect
 from ..domain.keys import StoredKey
 from . import schema as t
 from .sql_base import SqlBase
@@ -27,7 +28,7 @@ class KeyRows(SqlBase):
             "used_at": now,
             "expires_at": expires_at,
         }
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT.
             insert = insert_ignoring_conflicts(self.dialect, t.one_time_uses, values)
             won = await conn.execute(insert.returning(t.one_time_uses.c.jti))
@@ -40,7 +41,7 @@ class KeyRows(SqlBase):
 
     # -- keys -----------------------------------------------------------------
     async def all_keys(self) -> list[StoredKey]:
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             rows = (await conn.execute(select(t.keys).order_by(t.keys.c.created_at))).all()
         return [
             StoredKey(
@@ -56,7 +57,7 @@ class KeyRows(SqlBase):
         ]
 
     async def add_key(self, key: StoredKey, *, retire_others_at: float | None) -> None:
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             if retire_others_at is not None:
                 await conn.execute(
                     update(t.keys)

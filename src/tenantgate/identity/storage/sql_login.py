@@ -12,6 +12,7 @@ from sqlalchemy import (
     update,
 )
 
+from ...embedded_sqlite import begin, connect
 from ..services.records import (
     AttemptCounts,
     PendingLogin,
@@ -30,7 +31,7 @@ class LoginRows(SqlBase):
     ) -> AttemptCounts:
         a = t.login_attempts.c
         rows = [{"scope": scope, "key_digest": key, "at": now} for scope, key in keys]
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             ids: list[int] = []
             for row in rows:
                 inserted = await conn.execute(
@@ -39,7 +40,7 @@ class LoginRows(SqlBase):
                 ids.append(int(inserted.scalar_one()))
         # Committed before counting: see the port's docstring.
         counts: dict[str, int] = {}
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             for scope, key in keys:
                 q = (
                     select(func.count())
@@ -57,18 +58,18 @@ class LoginRows(SqlBase):
         chosen = select(key).where(stale).limit(PURGE_BATCH)
         if self.dialect == "postgresql":
             chosen = chosen.with_for_update(skip_locked=True)
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(delete(table).where(key.in_(chosen.scalar_subquery())))
 
     async def forget_login_attempts(self, ids: Sequence[int]) -> None:
         if not ids:
             return
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(delete(t.login_attempts).where(t.login_attempts.c.id.in_(ids)))
 
     async def clear_login_failures(self, scope: str, key_digest: str) -> None:
         a = t.login_attempts.c
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(
                 delete(t.login_attempts).where(a.scope == scope, a.key_digest == key_digest)
             )
@@ -77,7 +78,7 @@ class LoginRows(SqlBase):
     async def start_pending_login(self, pending: PendingLogin) -> None:
         p = t.pending_logins.c
         await self._purge(t.pending_logins, p.id_digest, p.expires_at <= pending.created_at)
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(
                 t.pending_logins.insert().values(
                     id_digest=pending.id_digest,
@@ -93,7 +94,7 @@ class LoginRows(SqlBase):
         self, id_digest: str, now: float, max_attempts: int
     ) -> PendingLogin | None:
         p = t.pending_logins.c
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             taken = await conn.execute(
                 update(t.pending_logins)
                 .where(p.id_digest == id_digest, p.expires_at > now, p.attempts < max_attempts)
@@ -112,7 +113,7 @@ class LoginRows(SqlBase):
 
     async def finish_pending_login(self, id_digest: str) -> bool:
         p = t.pending_logins.c
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             gone = await conn.execute(
                 delete(t.pending_logins).where(p.id_digest == id_digest).returning(p.id_digest)
             )
@@ -120,7 +121,7 @@ class LoginRows(SqlBase):
 
     async def claim_totp_step(self, account_id: int, step: int) -> bool:
         c = t.accounts.c
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             won = await conn.execute(
                 update(t.accounts)
                 .where(

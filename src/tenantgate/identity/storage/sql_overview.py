@@ -12,6 +12,7 @@ from sqlalchemy import (
     update,
 )
 
+from ...embedded_sqlite import begin, connect
 from ..domain.accounts import AccountKind
 from ..services.records import (
     Session,
@@ -52,7 +53,7 @@ class OverviewRows(SqlBase):
             .where(s.account_id == account_id, _live_session_acting_on(tenant_id, now))
             .order_by(s.started_at, s.id)
         )
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             rows = (await conn.execute(q)).all()
         return [
             SessionSummary(
@@ -72,7 +73,7 @@ class OverviewRows(SqlBase):
         self, session_id: str, tenant_id: int, now: float
     ) -> Session | None:
         s, f = t.sessions.c, t.refresh_families.c
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             ended = (
                 await conn.execute(
                     update(t.sessions)

@@ -13,6 +13,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...embedded_sqlite import begin, connect
 from ..domain.accounts import Account, AccountKind
 from ..services.records import (
     AuditEvent,
@@ -33,7 +34,7 @@ from .upsert import insert_ignoring_conflicts
 class SessionRows(SqlBase):
     # -- authorization codes ---------------------------------------------------
     async def save_code(self, code: AuthorizationCode) -> None:
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(
                 t.authorization_codes.insert().values(
                     digest=code.digest,
@@ -48,7 +49,7 @@ class SessionRows(SqlBase):
 
     async def use_code(self, digest: str, now: float) -> CodeUse | None:
         c = t.authorization_codes.c
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             won = await conn.execute(
                 update(t.authorization_codes)
                 .where(c.digest == digest, c.used_at.is_(None))
@@ -71,7 +72,7 @@ class SessionRows(SqlBase):
         return CodeUse(code, first_use=rowcount(won) == 1, session_id=row.session_id)
 
     async def bind_code_to_session(self, digest: str, session_id: str) -> None:
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(
                 update(t.authorization_codes)
                 .where(t.authorization_codes.c.digest == digest)
@@ -80,7 +81,7 @@ class SessionRows(SqlBase):
 
     # -- sessions and refresh families ----------------------------------------
     async def start_session(self, session: Session) -> None:
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(
                 t.sessions.insert().values(
                     id=session.id,
@@ -92,7 +93,7 @@ class SessionRows(SqlBase):
             )
 
     async def session_by_id(self, session_id: str) -> Session | None:
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             q = select(t.sessions).where(t.sessions.c.id == session_id)
             row = (await conn.execute(q)).first()
         if row is None:
@@ -107,7 +108,7 @@ class SessionRows(SqlBase):
         )
 
     async def revoke_session(self, session_id: str, now: float) -> None:
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(
                 update(t.sessions)
                 .where(t.sessions.c.id == session_id, t.sessions.c.revoked_at.is_(None))
@@ -126,7 +127,7 @@ class SessionRows(SqlBase):
         self, family: RefreshFamily, token: RefreshToken, *, replaces_others: bool
     ) -> None:
         f = t.refresh_families.c
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             if replaces_others:
                 await conn.execute(
                     update(t.refresh_families)
@@ -160,12 +161,12 @@ class SessionRows(SqlBase):
             await _insert_refresh_token(conn, token)
 
     async def refresh_token(self, digest: str) -> RefreshView | None:
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             row = (await conn.execute(_REFRESH_VIEW, {"digest": digest})).first()
         return refresh_view(row) if row is not None else None
 
     async def refresh_context(self, digest: str) -> RefreshContext | None:
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             row = (await conn.execute(_REFRESH_CONTEXT, {"digest": digest})).first()
         if row is None:
             return None
@@ -197,7 +198,7 @@ class SessionRows(SqlBase):
     async def rotate_refresh_token(
         self, digest: str, new: RefreshToken, now: float, *, audit: AuditEvent | None = None
     ) -> bool:
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             won = await conn.execute(
                 _ROTATE, {"b_digest": digest, "b_family_id": new.family_id, "b_now": now}
             )
@@ -209,7 +210,7 @@ class SessionRows(SqlBase):
         return True
 
     async def revoke_family(self, family_id: str, now: float) -> None:
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(
                 update(t.refresh_families)
                 .where(
@@ -219,14 +220,14 @@ class SessionRows(SqlBase):
             )
 
     async def revoke_access_token(self, jti: str, expires_at: float) -> None:
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             values = {"jti": jti, "expires_at": expires_at}
             await conn.execute(
                 insert_ignoring_conflicts(self.dialect, t.revoked_access_tokens, values)
             )
 
     async def access_token_revoked(self, jti: str) -> bool:
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             q = select(t.revoked_access_tokens.c.jti).where(t.revoked_access_tokens.c.jti == jti)
             return (await conn.execute(q)).first() is not None
 

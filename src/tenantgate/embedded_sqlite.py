@@ -1,0 +1,100 @@
+"""SQLite statements run on the event loop's own thread.
+
+aiosqlite hands every call (cursor, execute, fetch, commit) to a worker thread and wakes
+the event loop when it is done.  For a server whose transactions take a few statements of
+a few microseconds each, those hand-offs cost far more than the statements: every one is
+a thread wake-up, a write to the loop's self-pipe and a trip through the ready queue, and
+the single connection stays checked out across all of them while the loop serves
+everything else.  Profiles of the identity server under load showed the connection
+queue, not SQLite, bounding throughput.
+
+:class:`InlineConnection` keeps aiosqlite's interface (so SQLAlchemy's ``aiosqlite``
+dialect drives it unchanged) but runs each call immediately.  That is only sound when one
+connection serves the whole process, so a transaction never waits on a lock held by
+another transaction of the same loop: callers pair it with a pool of exactly one
+connection, and concurrent transactions queue for it asynchronously.  Another *process*
+holding the write lock (an operator command, a migration) makes the loop wait up to the
+busy timeout, which is why that timeout is short.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from functools import partial
+from typing import Any
+
+import aiosqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+#: How long a statement waits for another process's write lock, in seconds.
+BUSY_TIMEOUT_S = 5.0
+
+
+class InlineConnection(aiosqlite.Connection):
+    """aiosqlite's connection, with every call executed at once on the calling thread.
+
+    Connecting and closing still go through aiosqlite's worker thread (they are rare);
+    the sqlite3 connection it opens allows use from the loop's thread."""
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if not self._running or self._connection is None:
+            raise ValueError("Connection closed")
+        return fn(*args, **kwargs)
+
+
+def _open(path: str) -> sqlite3.Connection:
+    return sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+
+
+def inline_creator(path: str) -> Callable[[], Awaitable[aiosqlite.Connection]]:
+    """An ``async_creator`` for ``create_async_engine``: one inline connection to *path*."""
+
+    async def create() -> aiosqlite.Connection:
+        connection = InlineConnection(partial(_open, path), iter_chunk_size=64)
+        return await connection
+
+    return create
+
+
+def runs_inline(engine: AsyncEngine) -> bool:
+    """True when *engine* hands out :class:`InlineConnection`\\ s (see :func:`inline_creator`)."""
+    return bool(engine.sync_engine.pool.__dict__.get("_tenantgate_inline", False))
+
+
+def mark_inline(engine: AsyncEngine) -> AsyncEngine:
+    engine.sync_engine.pool.__dict__["_tenantgate_inline"] = True
+    return engine
+
+
+@asynccontextmanager
+async def _inline_scope(
+    engine: AsyncEngine, *, transaction: bool
+) -> AsyncIterator[AsyncConnection]:
+    # SQLAlchemy's own context managers close the connection in a task of their own and
+    # wait for it shielded from cancellation: a suspension, taken while the connection is
+    # still checked out.  With a one-connection pool that lets newer requests take the
+    # connection ahead of those already queued for it (the pool's queue admits whoever
+    # asks first once it is returned), which showed as seconds-long tails under load.
+    # Inline calls cannot be cancelled part-way (they never suspend), so closing directly
+    # is as safe as the shielded close and keeps the hand-over immediate.
+    conn = await engine.connect()
+    try:
+        if transaction:
+            async with conn.begin():
+                yield conn
+        else:
+            yield conn
+    finally:
+        await conn.close()
+
+
+def connect(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection]:
+    """``engine.connect()``, without the suspension on exit when statements run inline."""
+    return _inline_scope(engine, transaction=False) if runs_inline(engine) else engine.connect()
+
+
+def begin(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection]:
+    """``engine.begin()``, without the suspension on exit when statements run inline."""
+    return _inline_scope(engine, transaction=True) if runs_inline(engine) else engine.begin()
