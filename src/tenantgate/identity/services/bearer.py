@@ -35,12 +35,13 @@ async def accept_access_token(
     deps: Deps, token: str, *, audiences: Collection[str] | None = None
 ) -> AcceptedToken:
     claims = await _verified_claims(deps, token, audiences)
-    if await deps.store.access_token_revoked(claims.jwt_id):
+    state = await deps.store.bearer_state(claims.jwt_id, claims.session_id)
+    if state is not None and state.jti_revoked:
         raise TokenNotAccepted("revoked jti")
-    session = await deps.store.session_by_id(claims.session_id)
+    session = state.session if state is not None else None
     if session is None or not session.active or session.client_id != claims.client_id:
         raise TokenNotAccepted("session ended")
-    account = await deps.store.account_by_id(session.account_id)
+    account = state.account if state is not None else None
     if account is None or not account.active or account.subject != claims.subject:
         raise TokenNotAccepted("account")
     tenant_id: int | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +13,7 @@ from ..domain.accounts import Account, Client
 from ..domain.opaque_tokens import digest_opaque_token, new_opaque_token
 from ..domain.refresh_tokens import RefreshPolicy
 from .context import Deps
-from .records import RefreshFamily, RefreshToken, Session
+from .records import AuditEvent, RefreshFamily, RefreshToken, Session
 
 ACCESS_TOKEN_TYPE_URN = "urn:ietf:params:oauth:token-type:access_token"
 
@@ -92,7 +93,39 @@ async def start_refresh_family(
     *,
     replaces_others: bool = False,
     ceiling: frozenset[str] | None = None,
+    audit: AuditEvent | None = None,
 ) -> str:
+    """A new refresh family for an existing session; returns its first token."""
+    token, family, record = new_refresh_family(deps, session, client, account, tenant_id, ceiling)
+    await deps.store.start_family(family, record, replaces_others=replaces_others, audit=audit)
+    return token
+
+
+async def open_session_with_family(
+    deps: Deps,
+    account: Account,
+    client: Client,
+    tenant_id: int | None,
+    *,
+    ceiling: frozenset[str] | None = None,
+    audit: Callable[[Session], AuditEvent] | None = None,
+) -> tuple[Session, str]:
+    """A new session and its first refresh family (and audit event) in one transaction."""
+    session = Session(new_session_id(), account.id, client.client_id, deps.now(), tenant_id)
+    token, family, record = new_refresh_family(deps, session, client, account, tenant_id, ceiling)
+    event = audit(session) if audit is not None else None
+    await deps.store.open_session(session, family, record, audit=event)
+    return session, token
+
+
+def new_refresh_family(
+    deps: Deps,
+    session: Session,
+    client: Client,
+    account: Account,
+    tenant_id: int | None,
+    ceiling: frozenset[str] | None,
+) -> tuple[str, RefreshFamily, RefreshToken]:
     now = deps.now()
     policy = refresh_policy(deps)
     family = RefreshFamily(
@@ -109,8 +142,7 @@ async def start_refresh_family(
     record = RefreshToken(
         digest_opaque_token(token), family.id, now, policy.token_deadline(now, family.deadline)
     )
-    await deps.store.start_family(family, record, replaces_others=replaces_others)
-    return token
+    return token, family, record
 
 
 async def tenant_view(deps: Deps, tenant_id: int) -> dict[str, str]:

@@ -12,6 +12,7 @@ from .records import (
     AttemptCounts,
     AuditEvent,
     AuthorizationCode,
+    BearerState,
     CodeUse,
     PendingLogin,
     RefreshContext,
@@ -84,6 +85,12 @@ class TenantStore(Protocol):
 
 
 class GrantStore(Protocol):
+    async def account_with_grant(
+        self, account_id: int, tenant_id: int
+    ) -> tuple[Account | None, frozenset[str] | None]:
+        """The account and, as ``admin_permissions`` would answer, its grant on the FI."""
+        ...
+
     async def admin_permissions(self, account_id: int, tenant_id: int) -> frozenset[str] | None:
         """None when the admin holds no grant on that FI (or the FI is inactive)."""
         ...
@@ -103,10 +110,31 @@ class SessionStore(Protocol):
     async def revoke_session(self, session_id: str, now: float) -> None: ...
 
     async def start_family(
-        self, family: RefreshFamily, token: RefreshToken, *, replaces_others: bool
+        self,
+        family: RefreshFamily,
+        token: RefreshToken,
+        *,
+        replaces_others: bool,
+        audit: AuditEvent | None = None,
     ) -> None:
         """Store a new family and its first token; with ``replaces_others`` revoke the
-        session's other families of the same client and make this tenant current."""
+        session's other families of the same client and make this tenant current.
+        With ``audit``, that event is appended in the same transaction."""
+        ...
+
+    async def open_session(
+        self,
+        session: Session,
+        family: RefreshFamily,
+        token: RefreshToken,
+        *,
+        audit: AuditEvent | None = None,
+    ) -> None:
+        """``start_session`` and ``start_family`` (and ``audit``) in one transaction."""
+        ...
+
+    async def bearer_state(self, jti: str, session_id: str) -> BearerState | None:
+        """The session, its account and the jti's revocation in one read (None: no session)."""
         ...
 
     async def refresh_token(self, digest: str) -> RefreshView | None: ...

@@ -87,6 +87,16 @@ class RefreshView:
 
 
 @dataclass(frozen=True, slots=True)
+class BearerState:
+    """What accepting an access token re-checks, read as one statement: its session, the
+    session's account, and whether the token's ``jti`` was revoked."""
+
+    session: Session
+    account: Account
+    jti_revoked: bool
+
+
+@dataclass(frozen=True, slots=True)
 class RefreshContext:
     """What a refresh decides on, read as one snapshot (one statement): the token with its
     family and session, the family's account, whether the family's FI is active, and the

@@ -28,10 +28,10 @@ from .issuance import (
     ACCESS_TOKEN_TYPE_URN,
     TokenResponse,
     access_token_for,
-    new_session,
-    start_refresh_family,
+    open_session_with_family,
     tenant_view,
 )
+from .records import AuditEvent, Session
 
 ONE_TIME_KIND = "sso"
 SSO_REFUSED = "The SSO token is invalid, expired or already used."
@@ -111,30 +111,32 @@ async def redeem_sso_token(
             first_redeemed_by=first,
         )
         raise InvalidGrant("SSO token replayed", description=SSO_REFUSED)
-    account = await deps.store.account_by_id(claims.account_id)
-    granted = await deps.store.admin_permissions(claims.account_id, claims.tenant_id)
+    account, granted = await deps.store.account_with_grant(claims.account_id, claims.tenant_id)
     if account is None or not account.active or account.kind is not AccountKind.ADMIN:
         await _refuse(deps, caller, client, "account unusable", claims)
     if not granted or REPORTING_VIEW not in granted:
         await _refuse(deps, caller, client, "grant removed since mint", claims)
     # Never wider than the admin's own grant on that FI (RFC 8693 §5).
     permissions = REPORTING_PERMISSIONS & granted
-    session = await new_session(deps, account, client, claims.tenant_id)
+
+    def redeemed(session: Session) -> AuditEvent:
+        return deps.audit_event(
+            audit_events.SSO_REDEEMED,
+            caller,
+            account_id=account.id,
+            client_id=client.client_id,
+            tenant_id=claims.tenant_id,
+            session_id=session.id,
+            jti=claims.jwt_id,
+            origin_session=claims.session_id,
+        )
+
+    # The reporting session, its refresh family and the audit event commit together.
+    session, refresh = await open_session_with_family(
+        deps, account, client, claims.tenant_id, ceiling=permissions, audit=redeemed
+    )
     access, ttl = await access_token_for(
         deps, account, client, session.id, claims.tenant_id, permissions
-    )
-    refresh = await start_refresh_family(
-        deps, session, client, account, claims.tenant_id, ceiling=permissions
-    )
-    await deps.audit(
-        audit_events.SSO_REDEEMED,
-        caller,
-        account_id=account.id,
-        client_id=client.client_id,
-        tenant_id=claims.tenant_id,
-        session_id=session.id,
-        jti=claims.jwt_id,
-        origin_session=claims.session_id,
     )
     return TokenResponse(
         access,

@@ -54,11 +54,7 @@ async def select_tenant(
     if not permissions:
         raise InvalidTarget("no grant on that tenant, or unknown tenant ref")
     account, session = subject.account, subject.session
-    refresh = await start_refresh_family(
-        deps, session, client, account, tenant_id, replaces_others=True
-    )
-    access, ttl = await access_token_for(deps, account, client, session.id, tenant_id, permissions)
-    await deps.audit(
+    selected = deps.audit_event(
         audit_events.TENANT_SELECTED,
         caller,
         account_id=account.id,
@@ -66,6 +62,11 @@ async def select_tenant(
         tenant_id=tenant_id,
         session_id=session.id,
     )
+    # The switch and its audit event commit together.
+    refresh = await start_refresh_family(
+        deps, session, client, account, tenant_id, replaces_others=True, audit=selected
+    )
+    access, ttl = await access_token_for(deps, account, client, session.id, tenant_id, permissions)
     return TokenResponse(
         access,
         ttl,

@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 from sqlalchemy import (
+    and_,
+    bindparam,
     select,
     update,
 )
@@ -27,7 +29,9 @@ class AccountRows(SqlBase):
         return await self._account(t.accounts.c.username == username)
 
     async def account_by_id(self, account_id: int) -> Account | None:
-        return await self._account(t.accounts.c.id == account_id)
+        async with connect(self.engine) as conn:
+            row = (await conn.execute(_ACCOUNT_BY_ID, {"account_id": account_id})).first()
+        return _account_from(row) if row else None
 
     async def _account(self, where: Any) -> Account | None:
         async with connect(self.engine) as conn:
@@ -72,21 +76,23 @@ class AccountRows(SqlBase):
         return TenantRef(row.tenant_id, row.ref, row.epoch) if row else None
 
     async def admin_permissions(self, account_id: int, tenant_id: int) -> frozenset[str] | None:
-        q = (
-            select(t.admin_grants.c.permissions)
-            .join(t.tenants, t.tenants.c.id == t.admin_grants.c.tenant_id)
-            .join(t.accounts, t.accounts.c.id == t.admin_grants.c.account_id)
-            .where(
-                t.admin_grants.c.account_id == account_id,
-                t.admin_grants.c.tenant_id == tenant_id,
-                t.tenants.c.active.is_(True),
-                t.accounts.c.active.is_(True),
-                t.accounts.c.kind == AccountKind.ADMIN.value,
-            )
-        )
+        params = {"account_id": account_id, "tenant_id": tenant_id}
         async with connect(self.engine) as conn:
-            value = (await conn.execute(q)).scalar_one_or_none()
+            value = (await conn.execute(_ADMIN_PERMISSIONS, params)).scalar_one_or_none()
         return frozenset(value.split()) if value is not None else None
+
+    async def account_with_grant(
+        self, account_id: int, tenant_id: int
+    ) -> tuple[Account | None, frozenset[str] | None]:
+        params = {"account_id": account_id, "tenant_id": tenant_id}
+        async with connect(self.engine) as conn:
+            row = (await conn.execute(_ACCOUNT_WITH_GRANT, params)).first()
+        if row is None:
+            return None, None
+        account = _account_from(row)
+        usable = account.active and account.kind is AccountKind.ADMIN and row.grant_tenant_active
+        granted = row.grant_permissions if usable else None
+        return account, frozenset(granted.split()) if granted is not None else None
 
     async def admin_tenants(self, account_id: int) -> list[Tenant]:
         q = (
@@ -97,6 +103,42 @@ class AccountRows(SqlBase):
         async with connect(self.engine) as conn:
             rows = (await conn.execute(q)).all()
         return [Tenant(r.id, r.name, r.active) for r in rows]
+
+
+# Built once: the hot paths (token exchange, SSO) run these on every request.
+_ACCOUNT_BY_ID = select(t.accounts).where(t.accounts.c.id == bindparam("account_id"))
+
+_ADMIN_PERMISSIONS = (
+    select(t.admin_grants.c.permissions)
+    .join(t.tenants, t.tenants.c.id == t.admin_grants.c.tenant_id)
+    .join(t.accounts, t.accounts.c.id == t.admin_grants.c.account_id)
+    .where(
+        t.admin_grants.c.account_id == bindparam("account_id"),
+        t.admin_grants.c.tenant_id == bindparam("tenant_id"),
+        t.tenants.c.active.is_(True),
+        t.accounts.c.active.is_(True),
+        t.accounts.c.kind == AccountKind.ADMIN.value,
+    )
+)
+
+# The account, and its grant on one FI with that FI's state (NULLs: no grant).
+_ACCOUNT_WITH_GRANT = (
+    select(
+        t.accounts,
+        t.admin_grants.c.permissions.label("grant_permissions"),
+        t.tenants.c.active.label("grant_tenant_active"),
+    )
+    .select_from(t.accounts)
+    .outerjoin(
+        t.admin_grants,
+        and_(
+            t.admin_grants.c.account_id == t.accounts.c.id,
+            t.admin_grants.c.tenant_id == bindparam("tenant_id"),
+        ),
+    )
+    .outerjoin(t.tenants, t.tenants.c.id == t.admin_grants.c.tenant_id)
+    .where(t.accounts.c.id == bindparam("account_id"))
+)
 
 
 def _account_from(row: Row[Any]) -> Account:

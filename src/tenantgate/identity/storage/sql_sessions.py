@@ -18,6 +18,7 @@ from ..domain.accounts import Account, AccountKind
 from ..services.records import (
     AuditEvent,
     AuthorizationCode,
+    BearerState,
     CodeUse,
     RefreshContext,
     RefreshFamily,
@@ -82,30 +83,34 @@ class SessionRows(SqlBase):
     # -- sessions and refresh families ----------------------------------------
     async def start_session(self, session: Session) -> None:
         async with begin(self.engine) as conn:
-            await conn.execute(
-                t.sessions.insert().values(
-                    id=session.id,
-                    account_id=session.account_id,
-                    client_id=session.client_id,
-                    started_at=session.started_at,
-                    current_tenant_id=session.current_tenant_id,
-                )
-            )
+            await _insert_session(conn, session)
+
+    async def open_session(
+        self,
+        session: Session,
+        family: RefreshFamily,
+        token: RefreshToken,
+        *,
+        audit: AuditEvent | None = None,
+    ) -> None:
+        async with begin(self.engine) as conn:
+            await _insert_session(conn, session)
+            await _start_family_in(conn, family, token, replaces_others=False)
+            if audit is not None:
+                await append_audit_in(conn, audit)
 
     async def session_by_id(self, session_id: str) -> Session | None:
         async with connect(self.engine) as conn:
-            q = select(t.sessions).where(t.sessions.c.id == session_id)
-            row = (await conn.execute(q)).first()
+            row = (await conn.execute(_SESSION_BY_ID, {"session_id": session_id})).first()
+        return _session_from(row) if row is not None else None
+
+    async def bearer_state(self, jti: str, session_id: str) -> BearerState | None:
+        params = {"jti": jti, "session_id": session_id}
+        async with connect(self.engine) as conn:
+            row = (await conn.execute(_BEARER_STATE, params)).first()
         if row is None:
             return None
-        return Session(
-            row.id,
-            row.account_id,
-            row.client_id,
-            row.started_at,
-            row.current_tenant_id,
-            row.revoked_at,
-        )
+        return BearerState(_session_from(row), _labelled_account(row), bool(row.jti_revoked))
 
     async def revoke_session(self, session_id: str, now: float) -> None:
         async with begin(self.engine) as conn:
@@ -124,41 +129,17 @@ class SessionRows(SqlBase):
             )
 
     async def start_family(
-        self, family: RefreshFamily, token: RefreshToken, *, replaces_others: bool
+        self,
+        family: RefreshFamily,
+        token: RefreshToken,
+        *,
+        replaces_others: bool,
+        audit: AuditEvent | None = None,
     ) -> None:
-        f = t.refresh_families.c
         async with begin(self.engine) as conn:
-            if replaces_others:
-                await conn.execute(
-                    update(t.refresh_families)
-                    .where(
-                        f.session_id == family.session_id,
-                        f.client_id == family.client_id,
-                        f.tenant_id.is_not(None),
-                        f.revoked_at.is_(None),
-                    )
-                    .values(revoked_at=family.started_at)
-                )
-                await conn.execute(
-                    update(t.sessions)
-                    .where(t.sessions.c.id == family.session_id)
-                    .values(current_tenant_id=family.tenant_id)
-                )
-            await conn.execute(
-                t.refresh_families.insert().values(
-                    id=family.id,
-                    session_id=family.session_id,
-                    client_id=family.client_id,
-                    account_id=family.account_id,
-                    tenant_id=family.tenant_id,
-                    started_at=family.started_at,
-                    deadline=family.deadline,
-                    permission_ceiling=(
-                        " ".join(sorted(family.ceiling)) if family.ceiling is not None else None
-                    ),
-                )
-            )
-            await _insert_refresh_token(conn, token)
+            await _start_family_in(conn, family, token, replaces_others=replaces_others)
+            if audit is not None:
+                await append_audit_in(conn, audit)
 
     async def refresh_token(self, digest: str) -> RefreshView | None:
         async with connect(self.engine) as conn:
@@ -170,20 +151,7 @@ class SessionRows(SqlBase):
             row = (await conn.execute(_REFRESH_CONTEXT, {"digest": digest})).first()
         if row is None:
             return None
-        account = (
-            Account(
-                id=row.acct_id,
-                subject=row.acct_subject,
-                username=row.acct_username,
-                kind=AccountKind(row.acct_kind),
-                tenant_id=row.acct_tenant_id,
-                password_hash=row.acct_password_hash,
-                active=row.acct_active,
-                totp_sealed=row.acct_totp_sealed,
-            )
-            if row.acct_id is not None
-            else None
-        )
+        account = _labelled_account(row) if row.acct_id is not None else None
         return RefreshContext(
             refresh_view(row),
             account,
@@ -228,8 +196,69 @@ class SessionRows(SqlBase):
 
     async def access_token_revoked(self, jti: str) -> bool:
         async with connect(self.engine) as conn:
-            q = select(t.revoked_access_tokens.c.jti).where(t.revoked_access_tokens.c.jti == jti)
-            return (await conn.execute(q)).first() is not None
+            return (await conn.execute(_JTI_REVOKED, {"jti": jti})).first() is not None
+
+
+async def _insert_session(conn: AsyncConnection, session: Session) -> None:
+    await conn.execute(
+        _INSERT_SESSION,
+        {
+            "id": session.id,
+            "account_id": session.account_id,
+            "client_id": session.client_id,
+            "started_at": session.started_at,
+            "current_tenant_id": session.current_tenant_id,
+        },
+    )
+
+
+async def _start_family_in(
+    conn: AsyncConnection, family: RefreshFamily, token: RefreshToken, *, replaces_others: bool
+) -> None:
+    f = t.refresh_families.c
+    if replaces_others:
+        await conn.execute(
+            update(t.refresh_families)
+            .where(
+                f.session_id == family.session_id,
+                f.client_id == family.client_id,
+                f.tenant_id.is_not(None),
+                f.revoked_at.is_(None),
+            )
+            .values(revoked_at=family.started_at)
+        )
+        await conn.execute(
+            update(t.sessions)
+            .where(t.sessions.c.id == family.session_id)
+            .values(current_tenant_id=family.tenant_id)
+        )
+    await conn.execute(
+        _INSERT_FAMILY,
+        {
+            "id": family.id,
+            "session_id": family.session_id,
+            "client_id": family.client_id,
+            "account_id": family.account_id,
+            "tenant_id": family.tenant_id,
+            "started_at": family.started_at,
+            "deadline": family.deadline,
+            "permission_ceiling": (
+                " ".join(sorted(family.ceiling)) if family.ceiling is not None else None
+            ),
+        },
+    )
+    await _insert_refresh_token(conn, token)
+
+
+def _session_from(row: Row[Any]) -> Session:
+    return Session(
+        row.id,
+        row.account_id,
+        row.client_id,
+        row.started_at,
+        row.current_tenant_id,
+        row.revoked_at,
+    )
 
 
 async def _insert_refresh_token(conn: AsyncConnection, token: RefreshToken) -> None:
@@ -301,14 +330,7 @@ def _refresh_context_statement() -> Any:
     return (
         select(
             *_refresh_view_columns(),
-            a.id.label("acct_id"),
-            a.subject.label("acct_subject"),
-            a.username.label("acct_username"),
-            a.kind.label("acct_kind"),
-            a.tenant_id.label("acct_tenant_id"),
-            a.password_hash.label("acct_password_hash"),
-            a.active.label("acct_active"),
-            a.totp_sealed.label("acct_totp_sealed"),
+            *_labelled_account_columns(),
             tn.active.label("tenant_active"),
             g.permissions.label("grant_permissions"),
         )
@@ -322,6 +344,44 @@ def _refresh_context_statement() -> Any:
             )
         )
         .where(rt.digest == bindparam("digest"))
+    )
+
+
+def _labelled_account_columns() -> list[Any]:
+    a = t.accounts.c
+    return [
+        a.id.label("acct_id"),
+        a.subject.label("acct_subject"),
+        a.username.label("acct_username"),
+        a.kind.label("acct_kind"),
+        a.tenant_id.label("acct_tenant_id"),
+        a.password_hash.label("acct_password_hash"),
+        a.active.label("acct_active"),
+        a.totp_sealed.label("acct_totp_sealed"),
+    ]
+
+
+def _labelled_account(row: Row[Any]) -> Account:
+    return Account(
+        id=row.acct_id,
+        subject=row.acct_subject,
+        username=row.acct_username,
+        kind=AccountKind(row.acct_kind),
+        tenant_id=row.acct_tenant_id,
+        password_hash=row.acct_password_hash,
+        active=row.acct_active,
+        totp_sealed=row.acct_totp_sealed,
+    )
+
+
+def _bearer_state_statement() -> Any:
+    """A session, its account and whether a jti is revoked: what a Bearer token re-checks."""
+    s, r = t.sessions.c, t.revoked_access_tokens.c
+    revoked = select(r.jti).where(r.jti == bindparam("jti")).exists()
+    return (
+        select(t.sessions, *_labelled_account_columns(), revoked.label("jti_revoked"))
+        .select_from(t.sessions.join(t.accounts, t.accounts.c.id == s.account_id))
+        .where(s.id == bindparam("session_id"))
     )
 
 
@@ -343,3 +403,10 @@ _REFRESH_VIEW = _refresh_view_statement()
 _REFRESH_CONTEXT = _refresh_context_statement()
 _ROTATE = _rotate_statement()
 _INSERT_REFRESH_TOKEN = t.refresh_tokens.insert()
+_INSERT_SESSION = t.sessions.insert()
+_INSERT_FAMILY = t.refresh_families.insert()
+_SESSION_BY_ID = select(t.sessions).where(t.sessions.c.id == bindparam("session_id"))
+_JTI_REVOKED = select(t.revoked_access_tokens.c.jti).where(
+    t.revoked_access_tokens.c.jti == bindparam("jti")
+)
+_BEARER_STATE = _bearer_state_statement()
