@@ -17,10 +17,13 @@ signature has been verified (RFC 8725 §3.1).
 from __future__ import annotations
 
 import binascii
+import functools
 import json
 import re
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Final
 
 from tenantgate.guard.errors import InvalidToken
@@ -37,7 +40,7 @@ _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 class CompactJws:
     """The three parts of a compact JWS, header already decoded, payload still opaque."""
 
-    header: dict[str, Any]
+    header: Mapping[str, Any]
     payload: bytes
     signature: bytes
     signing_input: bytes  # ASCII(BASE64URL(header) || '.' || BASE64URL(payload)), §5.2 step 8
@@ -51,20 +54,28 @@ _B64_VALUE: Final = {
 }
 
 
+# Unused bits carried by the last character, by segment length mod 4 (2 chars: 4, 3: 2).
+_SPARE_BITS: Final = (0, 0, 0x0F, 0x03)
+
+
 def b64url_decode(segment: str) -> bytes:
     """Decode one unpadded, canonical base64url segment or raise :class:`InvalidToken`."""
-    if _B64URL.fullmatch(segment) is None or len(segment) % 4 == 1:
+    size = len(segment)
+    if size % 4 == 1 or _B64URL.fullmatch(segment) is None:
         raise InvalidToken("segment is not unpadded base64url")
     # Non-zero unused trailing bits decode fine but give a second spelling of the same
-    # bytes (RFC 4648 §3.5): refuse them. 2 spare chars carry 4 unused bits, 3 carry 2.
-    spare = {2: 0x0F, 3: 0x03}.get(len(segment) % 4, 0)
+    # bytes (RFC 4648 §3.5): refuse them.
+    spare = _SPARE_BITS[size % 4]
     if spare and _B64_VALUE[segment[-1]] & spare:
         raise InvalidToken("segment is not canonical base64url")
     try:
-        padded = segment.encode("ascii").translate(_URL_TO_STD) + b"=" * (-len(segment) % 4)
+        padded = segment.encode("ascii").translate(_URL_TO_STD) + _PADDING[size % 4]
         return binascii.a2b_base64(padded)
     except (binascii.Error, ValueError) as exc:  # unreachable after the regex; kept as a net
         raise InvalidToken("segment is not base64url") from exc
+
+
+_PADDING: Final = (b"", b"===", b"==", b"=")
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -97,6 +108,14 @@ def parse_json(raw: bytes, what: str) -> dict[str, Any]:
     return value
 
 
+@functools.lru_cache(maxsize=64)
+def _parse_header(segment: str) -> Mapping[str, Any]:
+    """The protected header, decoded once per distinct segment: an issuer's tokens share a
+    handful of headers (one per key), so this skips a base64 and a JSON decode per token.
+    Read-only, because every caller gets the same object; failures are never cached."""
+    return MappingProxyType(parse_json(b64url_decode(segment), "header"))
+
+
 def parse_compact(token: str, *, max_bytes: int = DEFAULT_MAX_TOKEN_BYTES) -> CompactJws:
     """Split and decode a compact JWS. Validates syntax only, never trust."""
     if not isinstance(token, str):
@@ -114,7 +133,7 @@ def parse_compact(token: str, *, max_bytes: int = DEFAULT_MAX_TOKEN_BYTES) -> Co
     if not header_b64 or not payload_b64 or not signature_b64:
         # An empty signature is the "signature stripped" / alg=none shape (RFC 7515 §A.5).
         raise InvalidToken("empty token segment")
-    header = parse_json(b64url_decode(header_b64), "header")
+    header = _parse_header(header_b64)
     payload = b64url_decode(payload_b64)
     signature = b64url_decode(signature_b64)
     signing_input = f"{header_b64}.{payload_b64}".encode("ascii")

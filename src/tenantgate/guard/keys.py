@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
@@ -150,7 +150,8 @@ def verify_signature(key: PublicKey, alg: str, signing_input: bytes, signature: 
     if alg != key.alg:  # the header's alg must be the one this key serves (RFC 8725 §3.1)
         raise InvalidToken("alg does not match the key")
     try:
-        if isinstance(key.key, ec.EllipticCurvePublicKey):
+        # Branch on the key's one algorithm (a string compare), not an ABC isinstance check.
+        if alg == ES256:
             # JWS carries R || S, 32 bytes each (RFC 7518 §3.4); cryptography wants DER.
             if len(signature) != 64:
                 raise InvalidToken("ES256 signature is not 64 bytes")
@@ -158,10 +159,11 @@ def verify_signature(key: PublicKey, alg: str, signing_input: bytes, signature: 
             s = int.from_bytes(signature[32:], "big")
             if r == 0 or s == 0:  # never valid (SEC 1 §4.1.4); refuse before any math
                 raise InvalidToken("ES256 signature with zero component")
-            key.key.verify(encode_dss_signature(r, s), signing_input, _ECDSA_SHA256)
+            ec_key = cast(ec.EllipticCurvePublicKey, key.key)
+            ec_key.verify(encode_dss_signature(r, s), signing_input, _ECDSA_SHA256)
         else:
             if len(signature) != 64:
                 raise InvalidToken("EdDSA signature is not 64 bytes")
-            key.key.verify(signature, signing_input)
+            cast(ed25519.Ed25519PublicKey, key.key).verify(signature, signing_input)
     except InvalidSignature as exc:
         raise InvalidToken("signature does not verify") from exc

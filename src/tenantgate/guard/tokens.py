@@ -71,6 +71,19 @@ class VerifiedToken:
     @classmethod
     def from_claims(cls, claims: Mapping[str, Any]) -> VerifiedToken:
         """Build from claims that :func:`~tenantgate.guard.claims.check_claims` accepted."""
+        return cls._build(claims, freeze(claims if isinstance(claims, dict) else dict(claims)))
+
+    @classmethod
+    def from_owned_claims(cls, claims: dict[str, Any]) -> VerifiedToken:
+        """Like :meth:`from_claims` for a dict nobody else holds (just decoded): its nested
+        containers are frozen in place and the dict itself is wrapped, not copied."""
+        for name, value in claims.items():
+            if isinstance(value, (dict, list)):
+                claims[name] = freeze(value, 1)
+        return cls._build(claims, MappingProxyType(claims))
+
+    @classmethod
+    def _build(cls, claims: Mapping[str, Any], frozen: Mapping[str, Any]) -> VerifiedToken:
         return cls(
             subject=claims["sub"],
             kind=cast(Kind, claims["kind"]),
@@ -80,7 +93,7 @@ class VerifiedToken:
             permissions=frozenset(claims["permissions"]),
             expires_at=claims["exp"],
             jti=claims["jti"],
-            claims=freeze(dict(claims)),
+            claims=frozen,
         )
 
     @property

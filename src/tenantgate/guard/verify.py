@@ -114,4 +114,4 @@ class TokenVerifier:
         verify_signature(key, alg, jws.signing_input, jws.signature)
         claims = parse_json(jws.payload, "payload")
         check_claims(claims, self._policy, self._clock())
-        return VerifiedToken.from_claims(claims)
+        return VerifiedToken.from_owned_claims(claims)
