@@ -16,7 +16,6 @@ import base64
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -42,48 +41,16 @@ from ..identity.http.test_sso_multiprocess import (
     stop,
     wait_healthy,
 )
-
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-CONFIG = Path(__file__).parents[2] / "deploy" / "nginx" / "tenantgate.conf"
+from .nginx import NGINX, SKIP_REASON, render_config, start_nginx, stop_nginx
 
 pytestmark = [
     pytest.mark.anyio,
     pytest.mark.slow,
     pytest.mark.skipif(
         NGINX is None,
-        reason="NGINX NOT INSTALLED — scale-out tests skipped (apt-get install nginx-light)",
+        reason=SKIP_REASON,
     ),
 ]
-
-
-def render_config(directory: Path, lb_port: int, a: Instance, b: Instance) -> Path:
-    """The shipped config with this run's ports and private pid/log paths."""
-    text = CONFIG.read_text()
-    ports = {
-        "8700": str(lb_port),
-        "8711": a.base.rsplit(":", 1)[1],
-        "8712": b.base.rsplit(":", 1)[1],
-        "8702": str(free_port()),
-    }
-    for old, new in ports.items():
-        text, count = re.subn(rf"127\.0\.0\.1:{old}\b", f"127.0.0.1:{new}", text)
-        assert count == 1, f"port {old} not found exactly once in {CONFIG}"
-    text = text.replace("/run/tenantgate-nginx.pid", str(directory / "nginx.pid"))
-    text = text.replace("/var/log/tenantgate-nginx-error.log", str(directory / "error.log"))
-    text = text.replace("worker_processes auto;", "worker_processes 1;")
-    path = directory / "nginx.conf"
-    path.write_text(text)
-    return path
-
-
-def start_nginx(directory: Path, config: Path, log: Path) -> subprocess.Popen[bytes]:
-    assert NGINX is not None
-    with log.open("wb") as sink:
-        return subprocess.Popen(
-            [NGINX, "-p", str(directory), "-c", str(config), "-g", "daemon off;"],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
 
 
 def rotate_signing_key(database_url: str) -> str:
@@ -100,6 +67,10 @@ def rotate_signing_key(database_url: str) -> str:
     )
     assert done.returncode == 0, done.stderr.decode()
     return str(re.findall(r"new current key (\S+)", done.stdout.decode())[0])
+
+
+def port_of(instance: Instance) -> int:
+    return int(instance.base.rsplit(":", 1)[1])
 
 
 @dataclass
@@ -128,7 +99,10 @@ async def cluster(shared_database: str, tmp_path: Path) -> AsyncIterator[Balance
         for name in ("a", "b"):
             instances.append(start(name, shared_database, tmp_path / f"identity-{name}.log"))
         lb_port = free_port()
-        config = render_config(tmp_path, lb_port, instances[0], instances[1])
+        ports = {"8700": lb_port, "8702": free_port()}
+        ports |= {"8711": port_of(instances[0]), "8712": port_of(instances[1])}
+        ports |= {"8721": free_port(), "8722": free_port()}
+        config = render_config(tmp_path, ports)
         log = tmp_path / "nginx.out"
         nginx = start_nginx(tmp_path, config, log)
         balancer = Instance("nginx", f"http://127.0.0.1:{lb_port}", nginx, log)
@@ -137,9 +111,7 @@ async def cluster(shared_database: str, tmp_path: Path) -> AsyncIterator[Balance
                 await wait_healthy(http, instance)
             yield Balanced(instances[0], instances[1], seed, http, balancer)
     finally:
-        if nginx is not None and nginx.poll() is None:
-            nginx.terminate()
-            nginx.wait(timeout=10)
+        stop_nginx(nginx)
         for instance in instances:
             stop(instance)
 
