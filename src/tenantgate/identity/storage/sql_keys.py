@@ -41,7 +41,7 @@ class KeyRows(SqlBase):
 
     # -- keys -----------------------------------------------------------------
     async def all_keys(self) -> list[StoredKey]:
-        async with connect(self.engine) as conn:
+        async with connect(self.reader) as conn:
             rows = (await conn.execute(select(t.keys).order_by(t.keys.c.created_at))).all()
         return [
             StoredKey(

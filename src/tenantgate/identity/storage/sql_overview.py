@@ -53,7 +53,7 @@ class OverviewRows(SqlBase):
             .where(s.account_id == account_id, _live_session_acting_on(tenant_id, now))
             .order_by(s.started_at, s.id)
         )
-        async with connect(self.engine) as conn:
+        async with connect(self.reader) as conn:
             rows = (await conn.execute(q)).all()
         return [
             SessionSummary(

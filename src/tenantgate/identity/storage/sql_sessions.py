@@ -100,13 +100,13 @@ class SessionRows(SqlBase):
                 await append_audit_in(conn, audit)
 
     async def session_by_id(self, session_id: str) -> Session | None:
-        async with connect(self.engine) as conn:
+        async with connect(self.reader) as conn:
             row = (await conn.execute(_SESSION_BY_ID, {"session_id": session_id})).first()
         return _session_from(row) if row is not None else None
 
     async def bearer_state(self, jti: str, session_id: str) -> BearerState | None:
         params = {"jti": jti, "session_id": session_id}
-        async with connect(self.engine) as conn:
+        async with connect(self.reader) as conn:
             row = (await conn.execute(_BEARER_STATE, params)).first()
         if row is None:
             return None
@@ -142,12 +142,12 @@ class SessionRows(SqlBase):
                 await append_audit_in(conn, audit)
 
     async def refresh_token(self, digest: str) -> RefreshView | None:
-        async with connect(self.engine) as conn:
+        async with connect(self.reader) as conn:
             row = (await conn.execute(_REFRESH_VIEW, {"digest": digest})).first()
         return refresh_view(row) if row is not None else None
 
     async def refresh_context(self, digest: str) -> RefreshContext | None:
-        async with connect(self.engine) as conn:
+        async with connect(self.reader) as conn:
             row = (await conn.execute(_REFRESH_CONTEXT, {"digest": digest})).first()
         if row is None:
             return None
@@ -195,7 +195,7 @@ class SessionRows(SqlBase):
             )
 
     async def access_token_revoked(self, jti: str) -> bool:
-        async with connect(self.engine) as conn:
+        async with connect(self.reader) as conn:
             return (await conn.execute(_JTI_REVOKED, {"jti": jti})).first() is not None
 
 
