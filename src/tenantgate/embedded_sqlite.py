@@ -19,6 +19,7 @@ busy timeout, which is why that timeout is short.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -68,26 +69,38 @@ def mark_inline(engine: AsyncEngine) -> AsyncEngine:
     return engine
 
 
+def _gate(engine: AsyncEngine) -> asyncio.Lock:
+    """The FIFO gate in front of the engine's one connection, for the running loop."""
+    loop = asyncio.get_running_loop()
+    state = engine.sync_engine.pool.__dict__
+    gate: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = state.get("_tenantgate_gate")
+    if gate is None or gate[0] is not loop:
+        gate = (loop, asyncio.Lock())
+        state["_tenantgate_gate"] = gate
+    return gate[1]
+
+
 @asynccontextmanager
 async def _inline_scope(
     engine: AsyncEngine, *, transaction: bool
 ) -> AsyncIterator[AsyncConnection]:
-    # SQLAlchemy's own context managers close the connection in a task of their own and
-    # wait for it shielded from cancellation: a suspension, taken while the connection is
-    # still checked out.  With a one-connection pool that lets newer requests take the
-    # connection ahead of those already queued for it (the pool's queue admits whoever
-    # asks first once it is returned), which showed as seconds-long tails under load.
-    # Inline calls cannot be cancelled part-way (they never suspend), so closing directly
-    # is as safe as the shielded close and keeps the hand-over immediate.
-    conn = await engine.connect()
-    try:
-        if transaction:
-            async with conn.begin():
+    # Requests take the one connection in the order they asked for it.  The pool's own
+    # queue lets whoever asks first after a release take it, even ahead of tasks already
+    # waiting; under load that starved some requests for seconds.  asyncio.Lock queues
+    # newcomers behind waiters.  And SQLAlchemy's context managers close the connection in
+    # a task of their own, waited for shielded from cancellation: a suspension while the
+    # connection is still out.  Inline calls cannot be cancelled part-way (they never
+    # suspend), so closing directly is as safe and hands the connection on at once.
+    async with _gate(engine):
+        conn = await engine.connect()
+        try:
+            if transaction:
+                async with conn.begin():
+                    yield conn
+            else:
                 yield conn
-        else:
-            yield conn
-    finally:
-        await conn.close()
+        finally:
+            await conn.close()
 
 
 def connect(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection]:
