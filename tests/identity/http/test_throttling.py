@@ -9,7 +9,10 @@ import re
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
+from tenantgate.identity.storage import schema, sql_login
+from tenantgate.identity.storage.sql_store import SqlIdentityStore
 from tenantgate.identity.web.login_routes import LOGIN_FAILED_TEXT, THROTTLED_TEXT
 
 from ..harness import World
@@ -99,6 +102,30 @@ async def test_a_complete_login_forgives_the_account_failures(world: World) -> N
     await hammer(world, "admin", ACCOUNT_LIMIT - 1)
     assert (await attempt(world, "admin", world.user("admin").password)).status_code == 302
     assert await hammer(world, "admin", ACCOUNT_LIMIT) == [LOGIN_FAILED_TEXT] * ACCOUNT_LIMIT
+    assert await hammer(world, "admin", 1) == [THROTTLED_TEXT]
+
+
+async def test_a_login_is_forgiven_only_with_its_code_and_audit_event(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The throttle bookkeeping, the code and login.succeeded commit in one transaction."""
+    await hammer(world, "admin", ACCOUNT_LIMIT - 1)
+
+    async def unavailable(*_: object) -> None:
+        raise RuntimeError("audit trail unavailable")
+
+    monkeypatch.setattr(sql_login, "append_audit_in", unavailable)
+    with pytest.raises(RuntimeError, match="audit trail unavailable"):
+        await attempt(world, "admin", world.user("admin").password)
+    monkeypatch.undo()
+
+    store = world.deps.store
+    assert isinstance(store, SqlIdentityStore)
+    async with store.engine.connect() as conn:
+        codes = await conn.execute(select(func.count()).select_from(schema.authorization_codes))
+        assert codes.scalar_one() == 0
+    assert await world.audit_events("login.succeeded") == []
+    # Nothing was forgiven, and the attempt that failed half-way counts as a failure.
     assert await hammer(world, "admin", 1) == [THROTTLED_TEXT]
 
 

@@ -164,8 +164,7 @@ async def log_in(
             client_id=request.client.client_id,
         )
         return SecondFactorRequired(pending_id)
-    await throttling.login_completed(deps, attempt)
-    return await _issue_code(deps, request, account, caller)
+    return await _issue_code(deps, request, account, caller, attempt)
 
 
 async def verify_second_factor(
@@ -221,8 +220,7 @@ async def verify_second_factor(
         raise SecondFactorFailed
     if not await deps.store.finish_pending_login(digest):
         raise SecondFactorExpired  # a parallel request got there first
-    await throttling.login_completed(deps, attempt)
-    return await _issue_code(deps, request, account, caller, second_factor="totp")
+    return await _issue_code(deps, request, account, caller, attempt, second_factor="totp")
 
 
 async def _issue_code(
@@ -230,22 +228,21 @@ async def _issue_code(
     request: AuthorizationRequest,
     account: Account,
     caller: Caller,
+    attempt: throttling.Attempt,
     **detail: str,
 ) -> str:
     code = new_opaque_token()
     now = deps.now()
-    await deps.store.save_code(
-        AuthorizationCode(
-            digest=digest_opaque_token(code),
-            client_id=request.client.client_id,
-            account_id=account.id,
-            redirect_uri=request.redirect_uri,
-            code_challenge=request.code_challenge,
-            issued_at=now,
-            expires_at=now + deps.config.authorization_code_ttl,
-        )
+    issued = AuthorizationCode(
+        digest=digest_opaque_token(code),
+        client_id=request.client.client_id,
+        account_id=account.id,
+        redirect_uri=request.redirect_uri,
+        code_challenge=request.code_challenge,
+        issued_at=now,
+        expires_at=now + deps.config.authorization_code_ttl,
     )
-    await deps.audit(
+    event = deps.audit_event(
         audit_events.LOGIN_SUCCEEDED,
         caller,
         account_id=account.id,
@@ -253,6 +250,7 @@ async def _issue_code(
         tenant_id=account.tenant_id,
         **detail,
     )
+    await throttling.login_completed(deps, attempt, issued, event)
     query = {"code": code, "state": request.state, "iss": deps.config.issuer}
     return _with_query(request.redirect_uri, query)
 

@@ -47,6 +47,19 @@ class LoginAttemptStore(Protocol):
 
     async def clear_login_failures(self, scope: str, key_digest: str) -> None: ...
 
+    async def complete_login(
+        self,
+        code: AuthorizationCode,
+        *,
+        forget: Sequence[int],
+        clear: tuple[str, str],
+        audit: AuditEvent,
+    ) -> None:
+        """``forget_login_attempts(forget)``, ``clear_login_failures(*clear)``,
+        ``save_code(code)`` and ``audit`` in one transaction: a login's throttle bookkeeping,
+        its code and its audit event commit together or not at all."""
+        ...
+
 
 class SecondFactorStore(Protocol):
     async def start_pending_login(self, pending: PendingLogin) -> None:

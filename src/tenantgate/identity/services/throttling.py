@@ -26,6 +26,7 @@ import hashlib
 from dataclasses import dataclass
 
 from .context import Caller, Deps
+from .records import AuditEvent, AuthorizationCode
 
 ACCOUNT = "account"
 ADDRESS = "address"
@@ -69,8 +70,15 @@ async def not_a_failure(deps: Deps, attempt: Attempt) -> None:
     await deps.store.forget_login_attempts(attempt.ids)
 
 
-async def login_completed(deps: Deps, attempt: Attempt) -> None:
+async def login_completed(
+    deps: Deps, attempt: Attempt, code: AuthorizationCode, audit: AuditEvent
+) -> None:
     """The whole login succeeded: the account's failures are forgiven (the address's are
-    not — one good login of the attacker's own must not reset a spraying address)."""
-    await deps.store.forget_login_attempts(attempt.ids)
-    await deps.store.clear_login_failures(ACCOUNT, account_key(attempt.username))
+    not — one good login of the attacker's own must not reset a spraying address).  The
+    code it earned and its audit event are stored in the same transaction."""
+    await deps.store.complete_login(
+        code,
+        forget=attempt.ids,
+        clear=(ACCOUNT, account_key(attempt.username)),
+        audit=audit,
+    )

@@ -26,17 +26,14 @@ from .upsert import insert_ignoring_conflicts
 class AccountRows(SqlBase):
     # -- accounts -------------------------------------------------------------
     async def account_by_username(self, username: str) -> Account | None:
-        return await self._account(t.accounts.c.username == username)
+        async with connect(self.reader) as conn:
+            row = (await conn.execute(_ACCOUNT_BY_USERNAME, {"username": username})).first()
+        return account_from(row) if row else None
 
     async def account_by_id(self, account_id: int) -> Account | None:
-        async with connect(self.engine) as conn:
+        async with connect(self.reader) as conn:
             row = (await conn.execute(_ACCOUNT_BY_ID, {"account_id": account_id})).first()
-        return _account_from(row) if row else None
-
-    async def _account(self, where: Any) -> Account | None:
-        async with connect(self.engine) as conn:
-            row = (await conn.execute(select(t.accounts).where(where))).first()
-        return _account_from(row) if row else None
+        return account_from(row) if row else None
 
     async def replace_password_hash(self, account_id: int, password_hash: str) -> None:
         async with begin(self.engine) as conn:
@@ -48,13 +45,13 @@ class AccountRows(SqlBase):
 
     # -- clients, tenants, grants ----------------------------------------------
     async def client_by_id(self, client_id: str) -> Client | None:
-        async with connect(self.engine) as conn:
+        async with connect(self.reader) as conn:
             q = select(t.clients).where(t.clients.c.client_id == client_id)
             row = (await conn.execute(q)).first()
         return _client_from(row) if row else None
 
     async def tenant_by_id(self, tenant_id: int) -> Tenant | None:
-        async with connect(self.engine) as conn:
+        async with connect(self.reader) as conn:
             q = select(t.tenants).where(t.tenants.c.id == tenant_id)
             row = (await conn.execute(q)).first()
         return Tenant(row.id, row.name, row.active) if row else None
@@ -69,7 +66,7 @@ class AccountRows(SqlBase):
             return str((await conn.execute(q)).scalar_one())
 
     async def find_ref(self, ref: str) -> TenantRef | None:
-        async with connect(self.engine) as conn:
+        async with connect(self.reader) as conn:
             row = (
                 await conn.execute(select(t.tenant_refs).where(t.tenant_refs.c.ref == ref))
             ).first()
@@ -77,7 +74,7 @@ class AccountRows(SqlBase):
 
     async def admin_permissions(self, account_id: int, tenant_id: int) -> frozenset[str] | None:
         params = {"account_id": account_id, "tenant_id": tenant_id}
-        async with connect(self.engine) as conn:
+        async with connect(self.reader) as conn:
             value = (await conn.execute(_ADMIN_PERMISSIONS, params)).scalar_one_or_none()
         return frozenset(value.split()) if value is not None else None
 
@@ -85,11 +82,11 @@ class AccountRows(SqlBase):
         self, account_id: int, tenant_id: int
     ) -> tuple[Account | None, frozenset[str] | None]:
         params = {"account_id": account_id, "tenant_id": tenant_id}
-        async with connect(self.engine) as conn:
+        async with connect(self.reader) as conn:
             row = (await conn.execute(_ACCOUNT_WITH_GRANT, params)).first()
         if row is None:
             return None, None
-        account = _account_from(row)
+        account = account_from(row)
         usable = account.active and account.kind is AccountKind.ADMIN and row.grant_tenant_active
         granted = row.grant_permissions if usable else None
         return account, frozenset(granted.split()) if granted is not None else None
@@ -100,13 +97,14 @@ class AccountRows(SqlBase):
             .join(t.admin_grants, t.tenants.c.id == t.admin_grants.c.tenant_id)
             .where(t.admin_grants.c.account_id == account_id, t.tenants.c.active.is_(True))
         )
-        async with connect(self.engine) as conn:
+        async with connect(self.reader) as conn:
             rows = (await conn.execute(q)).all()
         return [Tenant(r.id, r.name, r.active) for r in rows]
 
 
-# Built once: the hot paths (token exchange, SSO) run these on every request.
+# Built once: the hot paths (login, token exchange, SSO) run these on every request.
 _ACCOUNT_BY_ID = select(t.accounts).where(t.accounts.c.id == bindparam("account_id"))
+_ACCOUNT_BY_USERNAME = select(t.accounts).where(t.accounts.c.username == bindparam("username"))
 
 _ADMIN_PERMISSIONS = (
     select(t.admin_grants.c.permissions)
@@ -141,16 +139,18 @@ _ACCOUNT_WITH_GRANT = (
 )
 
 
-def _account_from(row: Row[Any]) -> Account:
+def account_from(row: Row[Any], prefix: str = "") -> Account:
+    """An account from a row of ``accounts`` columns, named ``{prefix}{column}``."""
+    values = row._mapping
     return Account(
-        id=row.id,
-        subject=row.subject,
-        username=row.username,
-        kind=AccountKind(row.kind),
-        tenant_id=row.tenant_id,
-        password_hash=row.password_hash,
-        active=row.active,
-        totp_sealed=row.totp_sealed,
+        id=values[f"{prefix}id"],
+        subject=values[f"{prefix}subject"],
+        username=values[f"{prefix}username"],
+        kind=AccountKind(values[f"{prefix}kind"]),
+        tenant_id=values[f"{prefix}tenant_id"],
+        password_hash=values[f"{prefix}password_hash"],
+        active=values[f"{prefix}active"],
+        totp_sealed=values[f"{prefix}totp_sealed"],
     )
 
 

@@ -6,8 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
+    and_,
+    bindparam,
     delete,
     func,
+    or_,
     select,
     update,
 )
@@ -15,9 +18,12 @@ from sqlalchemy import (
 from ...embedded_sqlite import begin, connect
 from ..services.records import (
     AttemptCounts,
+    AuditEvent,
+    AuthorizationCode,
     PendingLogin,
 )
 from . import schema as t
+from .sql_audit import append_audit_in
 from .sql_base import SqlBase
 
 PURGE_BATCH = 500
@@ -29,27 +35,21 @@ class LoginRows(SqlBase):
     async def note_login_attempt(
         self, keys: Sequence[tuple[str, str]], now: float, window: float
     ) -> AttemptCounts:
-        a = t.login_attempts.c
-        rows = [{"scope": scope, "key_digest": key, "at": now} for scope, key in keys]
+        since = now - window
+        ids: list[int] = []
         async with begin(self.engine) as conn:
-            ids: list[int] = []
-            for row in rows:
-                inserted = await conn.execute(
-                    t.login_attempts.insert().values(**row).returning(a.id)
-                )
-                ids.append(int(inserted.scalar_one()))
+            for scope, key in keys:
+                row = {"scope": scope, "key_digest": key, "at": now}
+                ids.append(int((await conn.execute(_NOTE_ATTEMPT, row)).scalar_one()))
         # Committed before counting: see the port's docstring.
         counts: dict[str, int] = {}
-        async with connect(self.engine) as conn:
+        async with connect(self.reader) as conn:
             for scope, key in keys:
-                q = (
-                    select(func.count())
-                    .select_from(t.login_attempts)
-                    .where(a.scope == scope, a.key_digest == key, a.at > now - window)
-                )
-                counts[scope] = int((await conn.execute(q)).scalar_one())
+                recent = {"scope": scope, "key_digest": key, "since": since}
+                counts[scope] = int((await conn.execute(_COUNT_ATTEMPTS, recent)).scalar_one())
         if ids and ids[0] % PURGE_EVERY == 0:
-            await self._purge(t.login_attempts, a.id, a.at <= now - window)
+            a = t.login_attempts.c
+            await self._purge(t.login_attempts, a.id, a.at <= since)
         return AttemptCounts(tuple(ids), counts)
 
     async def _purge(self, table: Any, key: Any, stale: Any) -> None:
@@ -65,14 +65,37 @@ class LoginRows(SqlBase):
         if not ids:
             return
         async with begin(self.engine) as conn:
-            await conn.execute(delete(t.login_attempts).where(t.login_attempts.c.id.in_(ids)))
+            await conn.execute(_FORGET_ATTEMPTS, {"ids": list(ids)})
 
     async def clear_login_failures(self, scope: str, key_digest: str) -> None:
-        a = t.login_attempts.c
         async with begin(self.engine) as conn:
+            await conn.execute(_CLEAR_FAILURES, {"scope": scope, "key_digest": key_digest})
+
+    async def complete_login(
+        self,
+        code: AuthorizationCode,
+        *,
+        forget: Sequence[int],
+        clear: tuple[str, str],
+        audit: AuditEvent,
+    ) -> None:
+        forgiven = {"ids": list(forget), "scope": clear[0], "key_digest": clear[1]}
+        async with begin(self.engine) as conn:
+            await conn.execute(_FORGIVE_ATTEMPTS, forgiven)
             await conn.execute(
-                delete(t.login_attempts).where(a.scope == scope, a.key_digest == key_digest)
+                _INSERT_CODE,
+                {
+                    "digest": code.digest,
+                    "client_id": code.client_id,
+                    "account_id": code.account_id,
+                    "redirect_uri": code.redirect_uri,
+                    "code_challenge": code.code_challenge,
+                    "issued_at": code.issued_at,
+                    "expires_at": code.expires_at,
+                },
             )
+            # Last: the chain head's lock is held only until the commit right after.
+            await append_audit_in(conn, audit)
 
     # -- the TOTP step ----------------------------------------------------------
     async def start_pending_login(self, pending: PendingLogin) -> None:
@@ -133,3 +156,34 @@ class LoginRows(SqlBase):
                 .returning(c.id)
             )
             return won.first() is not None
+
+
+# Hot-path statements (every login runs them), built once.
+_NOTE_ATTEMPT = t.login_attempts.insert().returning(t.login_attempts.c.id)
+_COUNT_ATTEMPTS = (
+    select(func.count())
+    .select_from(t.login_attempts)
+    .where(
+        t.login_attempts.c.scope == bindparam("scope"),
+        t.login_attempts.c.key_digest == bindparam("key_digest"),
+        t.login_attempts.c.at > bindparam("since"),
+    )
+)
+_FORGET_ATTEMPTS = delete(t.login_attempts).where(
+    t.login_attempts.c.id.in_(bindparam("ids", expanding=True))
+)
+_CLEAR_FAILURES = delete(t.login_attempts).where(
+    t.login_attempts.c.scope == bindparam("scope"),
+    t.login_attempts.c.key_digest == bindparam("key_digest"),
+)
+# forget_login_attempts and clear_login_failures in one statement.
+_FORGIVE_ATTEMPTS = delete(t.login_attempts).where(
+    or_(
+        t.login_attempts.c.id.in_(bindparam("ids", expanding=True)),
+        and_(
+            t.login_attempts.c.scope == bindparam("scope"),
+            t.login_attempts.c.key_digest == bindparam("key_digest"),
+        ),
+    )
+)
+_INSERT_CODE = t.authorization_codes.insert()

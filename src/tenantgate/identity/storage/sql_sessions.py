@@ -14,7 +14,6 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...embedded_sqlite import begin, connect
-from ..domain.accounts import Account, AccountKind
 from ..services.records import (
     AuditEvent,
     AuthorizationCode,
@@ -27,6 +26,7 @@ from ..services.records import (
     Session,
 )
 from . import schema as t
+from .sql_accounts import account_from
 from .sql_audit import append_audit_in
 from .sql_base import SqlBase, rowcount
 from .upsert import insert_ignoring_conflicts
@@ -110,7 +110,7 @@ class SessionRows(SqlBase):
             row = (await conn.execute(_BEARER_STATE, params)).first()
         if row is None:
             return None
-        return BearerState(_session_from(row), _labelled_account(row), bool(row.jti_revoked))
+        return BearerState(_session_from(row), account_from(row, "acct_"), bool(row.jti_revoked))
 
     async def revoke_session(self, session_id: str, now: float) -> None:
         async with begin(self.engine) as conn:
@@ -151,7 +151,7 @@ class SessionRows(SqlBase):
             row = (await conn.execute(_REFRESH_CONTEXT, {"digest": digest})).first()
         if row is None:
             return None
-        account = _labelled_account(row) if row.acct_id is not None else None
+        account = account_from(row, "acct_") if row.acct_id is not None else None
         return RefreshContext(
             refresh_view(row),
             account,
@@ -359,19 +359,6 @@ def _labelled_account_columns() -> list[Any]:
         a.active.label("acct_active"),
         a.totp_sealed.label("acct_totp_sealed"),
     ]
-
-
-def _labelled_account(row: Row[Any]) -> Account:
-    return Account(
-        id=row.acct_id,
-        subject=row.acct_subject,
-        username=row.acct_username,
-        kind=AccountKind(row.acct_kind),
-        tenant_id=row.acct_tenant_id,
-        password_hash=row.acct_password_hash,
-        active=row.acct_active,
-        totp_sealed=row.acct_totp_sealed,
-    )
 
 
 def _bearer_state_statement() -> Any:

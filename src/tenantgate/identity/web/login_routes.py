@@ -30,6 +30,8 @@ from .oauth_routes import caller_of, deps_of
 
 router = APIRouter()
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+# The templates ship with the package: no stat() of every template file on every render.
+templates.env.auto_reload = False
 LOGIN_FAILED_TEXT = "The username or password is not correct."
 # Shown only once a limit is hit; keyed by the typed username, never by whether it exists.
 THROTTLED_TEXT = "Too many sign-in attempts. Please wait a few minutes and try again."
