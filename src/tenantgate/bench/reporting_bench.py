@@ -10,8 +10,9 @@ Scales (``TENANTGATE_BENCH_REPORTING_SCALE``):
 * ``small`` (default): 20 FIs × 1,000 customers × 20 transactions (400k transactions), on
   PostgreSQL when ``TENANTGATE_DATABASE_URL`` is set, SQLite otherwise — reported as such;
 * ``full``: 250 FIs × 4,000 customers (1M) × 20 transactions (20M), PostgreSQL only;
-  generation takes ~15 min, so ``TENANTGATE_BENCH_REPORTING_SCHEMA=name`` keeps the data in
-  that schema and later runs reuse it.
+  generation takes ~5 min on a 2-core machine, so
+  ``TENANTGATE_BENCH_REPORTING_SCHEMA=name`` keeps the data in that schema and later runs
+  reuse it.
 
 The rollups the summary reads are proved equal to a direct aggregate of the facts by
 ``tests/banking/test_generator.py::test_generated_data_is_consistent_and_rollups_equal_facts``
