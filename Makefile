@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install demo test test-unit lint format bench ci clean
+.PHONY: help install demo test test-unit lint format bench profile ci clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ format: install ## Apply ruff's formatting and safe fixes
 
 bench: install ## Benchmarks: prints a table and writes bench/results.json
 	$(BIN)/python -m tenantgate.bench
+
+profile: install ## py-spy profile of the identity server under load (SCENARIO=refresh|sso|select|login)
+	$(BIN)/python -m tenantgate.bench.profile $(or $(SCENARIO),refresh)
 
 ci: lint test ## What CI runs
 
