@@ -45,7 +45,7 @@ async def test_a_transaction_runs_without_letting_the_loop_run_anything_else(
             for value in range(50):
                 await conn.execute(text("INSERT INTO t VALUES (:v)"), {"v": value})
             count = (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one()
-        # Fifty-two statements and a commit, and the other task never got a turn: no
+        # Fifty-one statements and a commit, and the other task never got a turn: no
         # thread hand-off, no suspension while the one connection was out.
         assert ticks == before
         assert count == 50
