@@ -5,18 +5,12 @@ the genuine token still passes (so no test can pass by refusing everything)."""
 
 from __future__ import annotations
 
-import base64
 import json
-import socket
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from tenantgate.demo.portal_configs import portal_config
 from tenantgate.guard import RemoteKeySet, TokenVerifier
@@ -24,32 +18,16 @@ from tenantgate.guard.errors import GuardError, InvalidToken
 from tenantgate.identity.domain.errors import InvalidToken as IdentityInvalidToken
 
 from ..identity.harness import ISSUER, PORT_BASE, World
+from ..jose_helpers import b64, es256, js, unb64
 
 FIRST = "First Harbor Bank"
 PORTAL_NAMES = ("admin", "reporting", "customer")
 REFUSED_BEARER = {"error": "invalid_token", "error_description": IdentityInvalidToken.description}
 
 
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def unb64(segment: str) -> bytes:
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-
-
-def js(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
-
-
 def claims_of(token: str) -> dict[str, Any]:
     value: dict[str, Any] = json.loads(unb64(token.split(".")[1]))
     return value
-
-
-def es256(private: ec.EllipticCurvePrivateKey, signing_input: bytes) -> str:
-    r, s = decode_dss_signature(private.sign(signing_input, ec.ECDSA(hashes.SHA256())))
-    return b64(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
 
 
 def verifier_for(world: World, name: str) -> TokenVerifier:
@@ -148,32 +126,6 @@ DROP: Any = _Drop()
 async def bearer(world: World, token: str, path: str = "/tenants") -> httpx.Response:
     header = b"Bearer " + token.encode("utf-8", "surrogatepass")
     return await world.http.get(path, headers={b"Authorization": header})
-
-
-@contextmanager
-def tcp_listener() -> Iterator[tuple[str, Callable[[], int]]]:
-    """A real TCP socket on 127.0.0.1; `count()` drains the backlog, so every connection
-    ever attempted is counted even though nobody serves it."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    sock.setblocking(False)
-    accepted: list[socket.socket] = []
-
-    def count() -> int:
-        while True:
-            try:
-                conn, _ = sock.accept()
-            except BlockingIOError:
-                return len(accepted)
-            accepted.append(conn)
-
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/jwks.json", count
-    finally:
-        for conn in accepted:
-            conn.close()
-        sock.close()
 
 
 def assert_no_server_error(response: httpx.Response, what: str = "") -> None:

@@ -14,10 +14,11 @@ import pytest
 from tenantgate.guard.errors import InvalidToken
 
 from ..identity.harness import World
+from ..jose_helpers import b64
 from ..portals.customer.support import Customer, transaction_count
 from ..portals.harness import PortalWorld
 from ..portals.reporting.steps import land
-from .support import FIRST, Forge, assert_no_server_error, b64, bearer, verifier_for
+from .support import FIRST, Forge, assert_no_server_error, bearer, verifier_for
 
 pytestmark = pytest.mark.anyio
 

@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from ..identity.harness import World
-from .support import Forge, b64, es256, js, tcp_listener, unb64
+from ..jose_helpers import b64, es256, js, tcp_listener, unb64
+from .support import Forge
 
 pytestmark = pytest.mark.anyio
 

@@ -15,9 +15,10 @@ import pytest
 from tenantgate.identity.services.sso import SSO_REFUSED
 
 from ..identity.harness import World
+from ..jose_helpers import b64, unb64
 from ..portals.harness import PortalWorld
 from ..portals.reporting.steps import land
-from .support import FIRST, b64, unb64
+from .support import FIRST
 
 pytestmark = pytest.mark.anyio
 REFUSED = {"error": "invalid_grant", "error_description": SSO_REFUSED}

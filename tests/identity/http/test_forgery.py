@@ -16,9 +16,7 @@ import datetime
 import hashlib
 import hmac
 import json
-import socket
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -29,12 +27,12 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
 from tenantgate.identity.domain.errors import InvalidGrant, InvalidRequest, InvalidToken
 from tenantgate.identity.web import errors as web_errors
 
+from ...jose_helpers import b64, es256, js, tcp_listener, unb64
 from ..harness import World
 
 pytestmark = pytest.mark.anyio
@@ -45,23 +43,6 @@ P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
 # -- encoding helpers ---------------------------------------------------------------------
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def unb64(segment: str) -> bytes:
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-
-
-def js(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
-
-
-def es256(private: ec.EllipticCurvePrivateKey, signing_input: bytes) -> str:
-    r, s = decode_dss_signature(private.sign(signing_input, ec.ECDSA(hashes.SHA256())))
-    return b64(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
 
 
 def hs(secret: bytes, signing_input: bytes, digest: str = "sha256") -> str:
@@ -557,32 +538,6 @@ def test_forgery_names_are_unique() -> None:
 
 
 # -- the listener that must never be contacted -----------------------------------------------
-
-
-@contextmanager
-def tcp_listener() -> Iterator[tuple[str, Callable[[], int]]]:
-    """A real TCP socket on 127.0.0.1.  Connections complete in the kernel's backlog even if
-    nobody accepts, so draining it at the end counts every connection ever attempted."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    sock.setblocking(False)
-    accepted: list[socket.socket] = []
-
-    def count() -> int:
-        while True:
-            try:
-                conn, _ = sock.accept()
-            except BlockingIOError:
-                return len(accepted)
-            accepted.append(conn)
-
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/jwks.json", count
-    finally:
-        for conn in accepted:
-            conn.close()
-        sock.close()
 
 
 # -- doors --------------------------------------------------------------------------------
