@@ -7,12 +7,8 @@ restart scenario initialises its own cluster in a temporary directory."""
 from __future__ import annotations
 
 import base64
-import html
 import os
-import re
-import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,7 +18,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import anyio
 import httpx
@@ -32,23 +27,16 @@ from sqlalchemy import create_engine, text
 from tenantgate.demo.seed import DemoIdentity
 from tenantgate.identity.storage.engine import sync_url
 
-from ..identity.harness import ACCESS_TOKEN_TYPE, KEK, SSO_TOKEN_TYPE, TOKEN_EXCHANGE, pkce_pair
+from ..identity.harness import ACCESS_TOKEN_TYPE, KEK, SSO_TOKEN_TYPE, TOKEN_EXCHANGE
+from ..identity.over_http import client_auth, free_port, hosted_login, select_tenant
 
 ISSUER = "https://identity.test"
 STARTUP_TIMEOUT = 30.0
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def base_env(url: str, **settings: str) -> dict[str, str]:
@@ -225,8 +213,7 @@ class Oauth:
         self.tally[what] = self.tally.get(what, 0) + 1
 
     def basic(self, client_id: str) -> tuple[str, str]:
-        c = self.seed.clients[client_id]
-        return c["client_id"], c["client_secret"]
+        return client_auth(self.seed, client_id)
 
     async def token(self, client_id: str, **form: str) -> httpx.Response:
         return await self.http.post(
@@ -234,57 +221,14 @@ class Oauth:
         )
 
     async def login(self, username: str, client_id: str = "admin-portal") -> dict[str, Any]:
-        client = self.seed.clients[client_id]
-        verifier, challenge = pkce_pair()
-        params = {
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": client["redirect_uri"],
-            "state": secrets.token_urlsafe(12),
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        }
-        page = await self.http.get(f"{self.server.base}/authorize", params=params)
-        assert page.status_code == 200, page.text
-        # Outside demo mode the CSRF cookie is `__Host-` and Secure: carry it by hand.
-        cookie = page.headers["set-cookie"].split(";", 1)[0]
-        fields = {k: html.unescape(v) for k, v in HIDDEN.findall(page.text)}
-        user = next(u for u in self.seed.users if u.username == username)
-        fields.update({"username": username, "password": user.password})
-        answer = await self.http.post(
-            f"{self.server.base}/authorize", data=fields, headers={"Cookie": cookie}
-        )
-        assert answer.status_code == 302, answer.text
-        code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
-        token = await self.token(
-            client_id,
-            grant_type="authorization_code",
-            code=code,
-            code_verifier=verifier,
-            redirect_uri=client["redirect_uri"],
-        )
-        assert token.status_code == 200, token.text
+        body = await hosted_login(self.http, self.server.base, self.seed, username, client_id)
         self.count("code.exchanged")
-        body: dict[str, Any] = token.json()
         return body
 
     async def scoped_admin(self, tenant: str, username: str = "admin") -> dict[str, Any]:
         unscoped = (await self.login(username))["access_token"]
-        listing = await self.http.get(
-            f"{self.server.base}/tenants", headers={"Authorization": f"Bearer {unscoped}"}
-        )
-        assert listing.status_code == 200, listing.text
-        ref = next(t["ref"] for t in listing.json()["tenants"] if t["name"] == tenant)
-        selected = await self.token(
-            "admin-portal",
-            grant_type=TOKEN_EXCHANGE,
-            subject_token=unscoped,
-            subject_token_type=ACCESS_TOKEN_TYPE,
-            tenant=ref,
-        )
-        assert selected.status_code == 200, selected.text
+        body = await select_tenant(self.http, self.server.base, self.seed, unscoped, tenant)
         self.count("tenant.selected")
-        body: dict[str, Any] = selected.json()
         return body
 
     async def refresh(self, refresh_token: str, client_id: str = "admin-portal") -> httpx.Response:

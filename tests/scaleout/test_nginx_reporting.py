@@ -32,12 +32,10 @@ import pytest
 
 from tenantgate.demo.banking_seed import seed_banking
 from tenantgate.demo.seed import DemoIdentity
-from tenantgate.identity.domain.clock import ManualClock
-from tenantgate.identity.storage.sql_store import SqlIdentityStore
 
 from ..identity.databases import postgres_schema
-from ..identity.harness import KEK, build_deps, prepare_database
-from ..identity.http.test_sso_multiprocess import Cluster, Instance, free_port, stop, wait_healthy
+from ..identity.http.test_sso_multiprocess import Cluster, Instance, start, stop, wait_healthy
+from ..identity.over_http import free_port, prepare_shared_database
 from .nginx import NGINX, SKIP_REASON, render_config, start_nginx, stop_nginx
 from .test_nginx_two_instances import rotate_signing_key
 
@@ -98,30 +96,19 @@ def session_cookie(landing: httpx.Response) -> str:
     raise AssertionError(f"no {COOKIE} cookie set: {landing.headers}")
 
 
-def _env(identity_lb: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TENANTGATE_")}
-    # Plain HTTP on loopback needs demo mode; nothing else about the processes changes.
-    env.update({"TENANTGATE_ISSUER": identity_lb, "TENANTGATE_DEMO_MODE": "true"})
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def start_identity(name: str, port: int, databases: Databases, issuer: str, log: Path) -> Instance:
-    env = _env(issuer)
-    env["TENANTGATE_DATABASE_URL"] = databases.identity
-    env["TENANTGATE_KEY_ENCRYPTION_KEY"] = base64.urlsafe_b64encode(KEK).decode().rstrip("=")
-    command = [sys.executable, "-m", "tenantgate.cli", "serve", "identity", "--port", str(port)]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    return Instance(name, f"http://127.0.0.1:{port}", process, log)
+# Plain HTTP on loopback needs demo mode; nothing else about the processes changes.
+DEMO = {"TENANTGATE_DEMO_MODE": "true"}
 
 
 def start_reporting(
     name: str, port: int, databases: Databases, issuer: str, public_url: str, secret: str, log: Path
 ) -> Instance:
-    env = _env(issuer)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TENANTGATE_")}
     env.update(
         {
+            **DEMO,
+            "TENANTGATE_ISSUER": issuer,
+            "PYTHONUNBUFFERED": "1",
             "TENANTGATE_REPORTING_PUBLIC_URL": public_url,
             "TENANTGATE_REPORTING_CLIENT_SECRET": secret,
             "TENANTGATE_REPORTING_SESSION_KEY": SESSION_KEY,  # the same on every instance
@@ -143,11 +130,7 @@ def databases() -> Iterator[Databases]:
 
 
 async def _seed(databases: Databases) -> DemoIdentity:
-    seed = await prepare_database(databases.identity)
-    deps = build_deps(databases.identity, ManualClock(time.time()))
-    await deps.keyring.refresh()  # every instance starts on the same current keys
-    assert isinstance(deps.store, SqlIdentityStore)
-    await deps.store.engine.dispose()
+    seed = await prepare_shared_database(databases.identity)
     await seed_banking(
         databases.banking,
         [(tenant_id, name) for name, tenant_id in seed.tenants.items()],
@@ -170,7 +153,11 @@ async def site(databases: Databases, tmp_path: Path) -> AsyncIterator[Site]:
         async with httpx.AsyncClient(timeout=20) as http:
             for name, shipped in (("a", "8711"), ("b", "8712")):
                 log = tmp_path / f"identity-{name}.log"
-                started.append(start_identity(name, ports[shipped], databases, issuer, log))
+                identity = start(
+                    name, databases.identity, log, port=ports[shipped],
+                    TENANTGATE_ISSUER=issuer, **DEMO,
+                )  # fmt: skip
+                started.append(identity)
             # One after the other: each creates the session tables it needs on first start.
             for name, shipped in (("r1", "8721"), ("r2", "8722")):
                 log = tmp_path / f"reporting-{name}.log"

@@ -28,19 +28,10 @@ import anyio
 import httpx
 import pytest
 
-from tenantgate.identity.domain.clock import ManualClock
-from tenantgate.identity.storage.sql_store import SqlIdentityStore
-
 from ..identity.databases import postgres_schema
-from ..identity.harness import KEK, TOKEN_EXCHANGE, build_deps, prepare_database
-from ..identity.http.test_sso_multiprocess import (
-    Cluster,
-    Instance,
-    free_port,
-    start,
-    stop,
-    wait_healthy,
-)
+from ..identity.harness import KEK, TOKEN_EXCHANGE
+from ..identity.http.test_sso_multiprocess import Cluster, Instance, start, stop, wait_healthy
+from ..identity.over_http import free_port, prepare_shared_database
 from .nginx import NGINX, SKIP_REASON, render_config, start_nginx, stop_nginx
 
 pytestmark = [
@@ -87,11 +78,7 @@ def shared_database() -> Iterator[str]:
 @pytest.fixture
 async def cluster(shared_database: str, tmp_path: Path) -> AsyncIterator[Balanced]:
     assert NGINX is not None
-    seed = await prepare_database(shared_database)
-    deps = build_deps(shared_database, ManualClock(time.time()))
-    await deps.keyring.refresh()  # both instances start on the same current keys
-    assert isinstance(deps.store, SqlIdentityStore)
-    await deps.store.engine.dispose()
+    seed = await prepare_shared_database(shared_database)
 
     instances: list[Instance] = []
     nginx: subprocess.Popen[bytes] | None = None

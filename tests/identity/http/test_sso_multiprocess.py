@@ -6,11 +6,7 @@ between them, and a token minted on one instance redeemed on the other.
 from __future__ import annotations
 
 import base64
-import html
 import os
-import re
-import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -18,15 +14,12 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import anyio
 import httpx
 import pytest
 
 from tenantgate.demo.seed import DemoIdentity
-from tenantgate.identity.domain.clock import ManualClock
-from tenantgate.identity.storage.sql_store import SqlIdentityStore
 
 from ..databases import postgres_schema
 from ..harness import (
@@ -34,16 +27,13 @@ from ..harness import (
     KEK,
     SSO_TOKEN_TYPE,
     TOKEN_EXCHANGE,
-    build_deps,
-    pkce_pair,
-    prepare_database,
 )
+from ..over_http import client_auth, free_port, hosted_login, prepare_shared_database, select_tenant
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 ISSUER = "https://identity.test"
 STARTUP_TIMEOUT = 30.0
-HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 
 
 @dataclass
@@ -54,15 +44,9 @@ class Instance:
     log: Path
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def start(name: str, url: str, log: Path) -> Instance:
-    port = free_port()
+def start(name: str, url: str, log: Path, *, port: int | None = None, **settings: str) -> Instance:
+    """`tenantgate serve identity` on ``url``; ``settings`` (``TENANTGATE_*``) override."""
+    port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TENANTGATE_")}
     env.update(
         {
@@ -70,6 +54,7 @@ def start(name: str, url: str, log: Path) -> Instance:
             "TENANTGATE_KEY_ENCRYPTION_KEY": base64.urlsafe_b64encode(KEK).decode().rstrip("="),
             "TENANTGATE_ISSUER": ISSUER,
             "PYTHONUNBUFFERED": "1",
+            **settings,
         }
     )
     command = [sys.executable, "-m", "tenantgate.cli", "serve", "identity", "--port", str(port)]
@@ -110,67 +95,15 @@ class Cluster:
     http: httpx.AsyncClient
 
     def basic(self, client_id: str) -> tuple[str, str]:
-        c = self.seed.clients[client_id]
-        return c["client_id"], c["client_secret"]
+        return client_auth(self.seed, client_id)
 
     async def login(self, at: Instance, username: str) -> dict[str, Any]:
-        """The hosted login page over real HTTP, then the code at /token."""
-        client = self.seed.clients["admin-portal"]
-        verifier, challenge = pkce_pair()
-        params = {
-            "response_type": "code",
-            "client_id": "admin-portal",
-            "redirect_uri": client["redirect_uri"],
-            "state": secrets.token_urlsafe(12),
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        }
-        page = await self.http.get(f"{at.base}/authorize", params=params)
-        assert page.status_code == 200, page.text
-        # Outside demo mode the CSRF cookie is `__Host-` and Secure; this plain-HTTP
-        # loopback hop is ours, so carry it by hand.
-        cookie = page.headers["set-cookie"].split(";", 1)[0]
-        fields = {k: html.unescape(v) for k, v in HIDDEN.findall(page.text)}
-        user = next(u for u in self.seed.users if u.username == username)
-        fields.update({"username": username, "password": user.password})
-        answer = await self.http.post(
-            f"{at.base}/authorize", data=fields, headers={"Cookie": cookie}
-        )
-        assert answer.status_code == 302, answer.text
-        code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
-        token = await self.http.post(
-            f"{at.base}/token",
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "code_verifier": verifier,
-                "redirect_uri": client["redirect_uri"],
-            },
-            auth=self.basic("admin-portal"),
-        )
-        assert token.status_code == 200, token.text
-        body: dict[str, Any] = token.json()
-        return body
+        return await hosted_login(self.http, at.base, self.seed, username)
 
     async def scoped_admin(self, at: Instance, tenant: str) -> str:
         unscoped = (await self.login(at, "admin"))["access_token"]
-        listing = await self.http.get(
-            f"{at.base}/tenants", headers={"Authorization": f"Bearer {unscoped}"}
-        )
-        assert listing.status_code == 200, listing.text
-        ref = next(t["ref"] for t in listing.json()["tenants"] if t["name"] == tenant)
-        selected = await self.http.post(
-            f"{at.base}/token",
-            data={
-                "grant_type": TOKEN_EXCHANGE,
-                "subject_token": unscoped,
-                "subject_token_type": ACCESS_TOKEN_TYPE,
-                "tenant": ref,
-            },
-            auth=self.basic("admin-portal"),
-        )
-        assert selected.status_code == 200, selected.text
-        return str(selected.json()["access_token"])
+        selected = await select_tenant(self.http, at.base, self.seed, unscoped, tenant)
+        return str(selected["access_token"])
 
     async def mint(self, at: Instance, scoped: str) -> str:
         minted = await self.http.post(
@@ -207,12 +140,7 @@ def shared_database() -> Iterator[str]:
 
 @pytest.fixture
 async def cluster(shared_database: str, tmp_path: Path) -> AsyncIterator[Cluster]:
-    seed = await prepare_database(shared_database)
-    # Create the first keys once, so both instances start on the same current keys.
-    deps = build_deps(shared_database, ManualClock(time.time()))
-    await deps.keyring.refresh()
-    assert isinstance(deps.store, SqlIdentityStore)
-    await deps.store.engine.dispose()
+    seed = await prepare_shared_database(shared_database)
 
     instances: list[Instance] = []
     try:
