@@ -100,7 +100,9 @@ def main(argv: list[str]) -> int:
             result = run_loadgen(plan, scratch)[scenario][0]
             starter.join()
             for recorder in recorders:
-                recorder.wait(timeout=seconds + 30)
+                _, stderr = recorder.communicate(timeout=seconds + 30)
+                if recorder.returncode != 0:
+                    raise SystemExit(f"py-spy failed: {stderr.decode(errors='replace')[-2000:]}")
         finally:
             server.stop()
     print(f"{scenario}: {result['rate']:.0f}/s, server {result['server_cores']:.2f} cores")

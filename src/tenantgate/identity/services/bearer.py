@@ -36,13 +36,14 @@ async def accept_access_token(
 ) -> AcceptedToken:
     claims = await _verified_claims(deps, token, audiences)
     state = await deps.store.bearer_state(claims.jwt_id, claims.session_id)
-    if state is not None and state.jti_revoked:
-        raise TokenNotAccepted("revoked jti")
-    session = state.session if state is not None else None
-    if session is None or not session.active or session.client_id != claims.client_id:
+    if state is None:
         raise TokenNotAccepted("session ended")
-    account = state.account if state is not None else None
-    if account is None or not account.active or account.subject != claims.subject:
+    if state.jti_revoked:
+        raise TokenNotAccepted("revoked jti")
+    session, account = state.session, state.account
+    if not session.active or session.client_id != claims.client_id:
+        raise TokenNotAccepted("session ended")
+    if not account.active or account.subject != claims.subject:
         raise TokenNotAccepted("account")
     tenant_id: int | None = None
     if claims.tenant is not None:

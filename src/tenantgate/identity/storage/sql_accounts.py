@@ -73,10 +73,7 @@ class AccountRows(SqlBase):
         return TenantRef(row.tenant_id, row.ref, row.epoch) if row else None
 
     async def admin_permissions(self, account_id: int, tenant_id: int) -> frozenset[str] | None:
-        params = {"account_id": account_id, "tenant_id": tenant_id}
-        async with connect(self.reader) as conn:
-            value = (await conn.execute(_ADMIN_PERMISSIONS, params)).scalar_one_or_none()
-        return frozenset(value.split()) if value is not None else None
+        return (await self.account_with_grant(account_id, tenant_id))[1]
 
     async def account_with_grant(
         self, account_id: int, tenant_id: int
@@ -105,19 +102,6 @@ class AccountRows(SqlBase):
 # Built once: the hot paths (login, token exchange, SSO) run these on every request.
 _ACCOUNT_BY_ID = select(t.accounts).where(t.accounts.c.id == bindparam("account_id"))
 _ACCOUNT_BY_USERNAME = select(t.accounts).where(t.accounts.c.username == bindparam("username"))
-
-_ADMIN_PERMISSIONS = (
-    select(t.admin_grants.c.permissions)
-    .join(t.tenants, t.tenants.c.id == t.admin_grants.c.tenant_id)
-    .join(t.accounts, t.accounts.c.id == t.admin_grants.c.account_id)
-    .where(
-        t.admin_grants.c.account_id == bindparam("account_id"),
-        t.admin_grants.c.tenant_id == bindparam("tenant_id"),
-        t.tenants.c.active.is_(True),
-        t.accounts.c.active.is_(True),
-        t.accounts.c.kind == AccountKind.ADMIN.value,
-    )
-)
 
 # The account, and its grant on one FI with that FI's state (NULLs: no grant).
 _ACCOUNT_WITH_GRANT = (
