@@ -45,8 +45,6 @@ class LoginAttemptStore(Protocol):
         """Drop noted attempts that turned out not to be failures (or were throttled)."""
         ...
 
-    async def clear_login_failures(self, scope: str, key_digest: str) -> None: ...
-
     async def complete_login(
         self,
         code: AuthorizationCode,
@@ -55,9 +53,9 @@ class LoginAttemptStore(Protocol):
         clear: tuple[str, str],
         audit: AuditEvent,
     ) -> None:
-        """``forget_login_attempts(forget)``, ``clear_login_failures(*clear)``,
-        ``save_code(code)`` and ``audit`` in one transaction: a login's throttle bookkeeping,
-        its code and its audit event commit together or not at all."""
+        """``forget_login_attempts(forget)``, the failures of ``clear`` (scope, key digest)
+        deleted, ``code`` stored and ``audit`` appended, in one transaction: a login's
+        throttle bookkeeping, its code and its audit event commit together or not at all."""
         ...
 
 
@@ -112,14 +110,12 @@ class GrantStore(Protocol):
 
 
 class CodeStore(Protocol):
-    async def save_code(self, code: AuthorizationCode) -> None: ...
     async def use_code(self, digest: str, now: float) -> CodeUse | None: ...
     async def bind_code_to_session(self, digest: str, session_id: str) -> None: ...
 
 
 class SessionStore(Protocol):
     async def start_session(self, session: Session) -> None: ...
-    async def session_by_id(self, session_id: str) -> Session | None: ...
     async def revoke_session(self, session_id: str, now: float) -> None: ...
 
     async def start_family(
@@ -165,7 +161,6 @@ class SessionStore(Protocol):
 
     async def revoke_family(self, family_id: str, now: float) -> None: ...
     async def revoke_access_token(self, jti: str, expires_at: float) -> None: ...
-    async def access_token_revoked(self, jti: str) -> bool: ...
 
 
 class SessionOverviewStore(Protocol):

@@ -67,10 +67,6 @@ class LoginRows(SqlBase):
         async with begin(self.engine) as conn:
             await conn.execute(_FORGET_ATTEMPTS, {"ids": list(ids)})
 
-    async def clear_login_failures(self, scope: str, key_digest: str) -> None:
-        async with begin(self.engine) as conn:
-            await conn.execute(_CLEAR_FAILURES, {"scope": scope, "key_digest": key_digest})
-
     async def complete_login(
         self,
         code: AuthorizationCode,
@@ -172,11 +168,7 @@ _COUNT_ATTEMPTS = (
 _FORGET_ATTEMPTS = delete(t.login_attempts).where(
     t.login_attempts.c.id.in_(bindparam("ids", expanding=True))
 )
-_CLEAR_FAILURES = delete(t.login_attempts).where(
-    t.login_attempts.c.scope == bindparam("scope"),
-    t.login_attempts.c.key_digest == bindparam("key_digest"),
-)
-# forget_login_attempts and clear_login_failures in one statement.
+# A login's own attempts and the failures of one key, forgotten in one statement.
 _FORGIVE_ATTEMPTS = delete(t.login_attempts).where(
     or_(
         t.login_attempts.c.id.in_(bindparam("ids", expanding=True)),

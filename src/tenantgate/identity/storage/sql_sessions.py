@@ -34,20 +34,6 @@ from .upsert import insert_ignoring_conflicts
 
 class SessionRows(SqlBase):
     # -- authorization codes ---------------------------------------------------
-    async def save_code(self, code: AuthorizationCode) -> None:
-        async with begin(self.engine) as conn:
-            await conn.execute(
-                t.authorization_codes.insert().values(
-                    digest=code.digest,
-                    client_id=code.client_id,
-                    account_id=code.account_id,
-                    redirect_uri=code.redirect_uri,
-                    code_challenge=code.code_challenge,
-                    issued_at=code.issued_at,
-                    expires_at=code.expires_at,
-                )
-            )
-
     async def use_code(self, digest: str, now: float) -> CodeUse | None:
         c = t.authorization_codes.c
         async with begin(self.engine) as conn:
@@ -98,11 +84,6 @@ class SessionRows(SqlBase):
             await _start_family_in(conn, family, token, replaces_others=False)
             if audit is not None:
                 await append_audit_in(conn, audit)
-
-    async def session_by_id(self, session_id: str) -> Session | None:
-        async with connect(self.reader) as conn:
-            row = (await conn.execute(_SESSION_BY_ID, {"session_id": session_id})).first()
-        return _session_from(row) if row is not None else None
 
     async def bearer_state(self, jti: str, session_id: str) -> BearerState | None:
         params = {"jti": jti, "session_id": session_id}
@@ -193,10 +174,6 @@ class SessionRows(SqlBase):
             await conn.execute(
                 insert_ignoring_conflicts(self.dialect, t.revoked_access_tokens, values)
             )
-
-    async def access_token_revoked(self, jti: str) -> bool:
-        async with connect(self.reader) as conn:
-            return (await conn.execute(_JTI_REVOKED, {"jti": jti})).first() is not None
 
 
 async def _insert_session(conn: AsyncConnection, session: Session) -> None:
@@ -392,8 +369,4 @@ _ROTATE = _rotate_statement()
 _INSERT_REFRESH_TOKEN = t.refresh_tokens.insert()
 _INSERT_SESSION = t.sessions.insert()
 _INSERT_FAMILY = t.refresh_families.insert()
-_SESSION_BY_ID = select(t.sessions).where(t.sessions.c.id == bindparam("session_id"))
-_JTI_REVOKED = select(t.revoked_access_tokens.c.jti).where(
-    t.revoked_access_tokens.c.jti == bindparam("jti")
-)
 _BEARER_STATE = _bearer_state_statement()
