@@ -21,16 +21,18 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
 from typing import Any
 
 import aiosqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 #: How long a statement waits for another process's write lock, in seconds.
 BUSY_TIMEOUT_S = 5.0
+# Marks an engine's pool (shared with engines derived through execution_options).
+_INLINE = "_tenantgate_inline"
 
 
 class InlineConnection(aiosqlite.Connection):
@@ -49,24 +51,26 @@ def _open(path: str) -> sqlite3.Connection:
     return sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
 
 
-def inline_creator(path: str) -> Callable[[], Awaitable[aiosqlite.Connection]]:
-    """An ``async_creator`` for ``create_async_engine``: one inline connection to *path*."""
+def create_inline_engine(url: str, path: str) -> AsyncEngine:
+    """An engine over one :class:`InlineConnection` to the SQLite file *path* (*url* names
+    the same file); use it through :func:`begin` and :func:`connect`."""
 
     async def create() -> aiosqlite.Connection:
         connection = InlineConnection(partial(_open, path), iter_chunk_size=64)
         return await connection
 
-    return create
+    # Exactly one connection: inline statements are only sound when no other transaction
+    # of this process can hold SQLite's lock; the rest queue at the gate below.
+    engine = create_async_engine(
+        url, async_creator=create, pool_size=1, max_overflow=0, pool_timeout=60
+    )
+    engine.sync_engine.pool.__dict__[_INLINE] = True
+    return engine
 
 
 def runs_inline(engine: AsyncEngine) -> bool:
-    """True when *engine* hands out :class:`InlineConnection`\\ s (see :func:`inline_creator`)."""
-    return bool(engine.sync_engine.pool.__dict__.get("_tenantgate_inline", False))
-
-
-def mark_inline(engine: AsyncEngine) -> AsyncEngine:
-    engine.sync_engine.pool.__dict__["_tenantgate_inline"] = True
-    return engine
+    """True for an engine from :func:`create_inline_engine` (or one derived from it)."""
+    return bool(engine.sync_engine.pool.__dict__.get(_INLINE, False))
 
 
 def _gate(engine: AsyncEngine) -> asyncio.Lock:

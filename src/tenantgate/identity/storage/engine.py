@@ -9,7 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from ...embedded_sqlite import BUSY_TIMEOUT_S, inline_creator, mark_inline
+from ...embedded_sqlite import BUSY_TIMEOUT_S, create_inline_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -19,22 +19,11 @@ def create_engine_for(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        # One pooled connection per process: SQLite has one writer anyway, and queuing in
-        # the pool beats busy-waiting on the file lock.  In-memory databases keep SQLAlchemy's
-        # single static connection (no pool to size).
-        # A file database runs its statements inline on the event loop (see
-        # embedded_sqlite): sound with exactly this one connection, and several times
-        # cheaper than a thread hand-off per call.
+        # A file database: one connection per process whose statements run inline on the
+        # event loop (embedded_sqlite), several times cheaper than a thread hand-off per
+        # call.  In-memory databases keep SQLAlchemy's single static connection.
         if parsed.database and parsed.database != ":memory:":
-            engine = mark_inline(
-                create_async_engine(
-                    url,
-                    async_creator=inline_creator(parsed.database),
-                    pool_size=1,
-                    max_overflow=0,
-                    pool_timeout=60,
-                )
-            )
+            engine = create_inline_engine(url, parsed.database)
         else:
             engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
