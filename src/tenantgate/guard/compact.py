@@ -56,6 +56,7 @@ _B64_VALUE: Final = {
 
 # Unused bits carried by the last character, by segment length mod 4 (2 chars: 4, 3: 2).
 _SPARE_BITS: Final = (0, 0, 0x0F, 0x03)
+_PADDING: Final = (b"", b"===", b"==", b"=")  # restores it, by the same index
 
 
 def b64url_decode(segment: str) -> bytes:
@@ -73,9 +74,6 @@ def b64url_decode(segment: str) -> bytes:
         return binascii.a2b_base64(padded)
     except (binascii.Error, ValueError) as exc:  # unreachable after the regex; kept as a net
         raise InvalidToken("segment is not base64url") from exc
-
-
-_PADDING: Final = (b"", b"===", b"==", b"=")
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
