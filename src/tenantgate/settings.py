@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     key_overlap: Annotated[int, Field(ge=0)] = 3600
     clock_leeway: Annotated[int, Field(ge=0, le=30)] = 5
     trusted_proxies: tuple[str, ...] = ()
+    # Threads that run Argon2 (0: one per core the process may use); see hashing_pool.py.
+    password_hashing_threads: Annotated[int, Field(ge=0, le=256)] = 0
 
     @property
     def tenant_ref_grace(self) -> int:

@@ -7,6 +7,7 @@ from .domain.clock import Clock, SystemClock
 from .domain.passwords import Passwords
 from .services.config import IdentityConfig
 from .services.context import Deps
+from .services.hashing_pool import HashingPool
 from .services.keyring import KeyRing
 from .storage.engine import create_engine_for
 from .storage.sql_store import SqlIdentityStore
@@ -40,4 +41,5 @@ def build_deps(
         clock=clock,
         keyring=KeyRing(store, config, clock),
         passwords=passwords or Passwords(),
+        hashing=HashingPool(settings.password_hashing_threads),
     )

@@ -6,13 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import anyio.to_thread
-
 from ..domain.accounts import Client
 from ..domain.clock import Clock
 from ..domain.passwords import Passwords
 from ..domain.tenant_refs import RefStatus, classify_ref, new_tenant_ref, rotation_epoch
 from .config import IdentityConfig
+from .hashing_pool import HashingPool
 from .keyring import KeyRing
 from .ports import IdentityStore
 from .records import AuditEvent
@@ -35,6 +34,7 @@ class Deps:
     clock: Clock
     keyring: KeyRing
     passwords: Passwords
+    hashing: HashingPool = field(default_factory=HashingPool)
     _refs: dict[tuple[int, int], str] = field(default_factory=dict)
     _clients: dict[str, tuple[float, Client | None]] = field(default_factory=dict)
     _tenant_names: dict[int, tuple[float, str]] = field(default_factory=dict)
@@ -43,8 +43,8 @@ class Deps:
         return self.clock.now()
 
     async def off_loop(self, fn: Callable[..., T], *args: Any) -> T:
-        """CPU-bound work (Argon2) runs in a worker thread, never on the event loop."""
-        return await anyio.to_thread.run_sync(fn, *args)
+        """CPU-bound work (Argon2) runs on the hashing pool, never on the event loop."""
+        return await self.hashing.run(fn, *args)
 
     async def audit(
         self,

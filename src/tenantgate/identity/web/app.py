@@ -25,6 +25,7 @@ def create_identity_app(deps: Deps, *, cookie_secure: bool = True) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await deps.keyring.refresh()
         yield
+        deps.hashing.close()
         if isinstance(deps.store, SqlIdentityStore):
             await deps.store.engine.dispose()
 
