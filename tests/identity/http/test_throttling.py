@@ -111,7 +111,7 @@ async def test_a_login_is_forgiven_only_with_its_code_and_audit_event(
     """The throttle bookkeeping, the code and login.succeeded commit in one transaction."""
     await hammer(world, "admin", ACCOUNT_LIMIT - 1)
 
-    async def unavailable(*_: object) -> None:
+    def unavailable(*_: object) -> None:
         raise RuntimeError("audit trail unavailable")
 
     monkeypatch.setattr(sql_login, "append_audit_in", unavailable)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import bindparam, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Connection, bindparam, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ...embedded_sqlite import begin
 from ..domain.audit_chain import chain_hash
@@ -29,12 +29,12 @@ async def append_audit_event(engine: AsyncEngine, event: AuditEvent) -> None:
     one writer lock.  So links are made strictly one after another and ``seq`` has no gaps.
     """
     async with begin(engine) as conn:
-        await append_audit_in(conn, event)
+        await conn.run_sync(append_audit_in, event)
 
 
-async def append_audit_in(conn: AsyncConnection, event: AuditEvent) -> None:
+def append_audit_in(conn: Connection, event: AuditEvent) -> None:
     """The append itself, inside the caller's transaction (see ``append_audit_event``)."""
-    head = (await conn.execute(_BUMP_HEAD)).one()
+    head = conn.execute(_BUMP_HEAD).one()
     record: dict[str, Any] = {
         "seq": int(head.seq),
         "at": float(event.at),
@@ -47,8 +47,8 @@ async def append_audit_in(conn: AsyncConnection, event: AuditEvent) -> None:
         "detail": json.dumps(event.detail, sort_keys=True, default=str),
     }
     digest = chain_hash(head.last_hash, record)
-    await conn.execute(_INSERT_AUDIT, {**record, "prev_hash": head.last_hash, "hash": digest})
-    await conn.execute(_SET_HEAD_HASH, {"b_last_hash": digest})
+    conn.execute(_INSERT_AUDIT, {**record, "prev_hash": head.last_hash, "hash": digest})
+    conn.execute(_SET_HEAD_HASH, {"b_last_hash": digest})
 
 
 _BUMP_HEAD = (

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
+    Connection,
     and_,
     bindparam,
     delete,
@@ -36,17 +37,10 @@ class LoginRows(SqlBase):
         self, keys: Sequence[tuple[str, str]], now: float, window: float
     ) -> AttemptCounts:
         since = now - window
-        ids: list[int] = []
-        async with begin(self.engine) as conn:
-            for scope, key in keys:
-                row = {"scope": scope, "key_digest": key, "at": now}
-                ids.append(int((await conn.execute(_NOTE_ATTEMPT, row)).scalar_one()))
+        ids = await self.transaction(_note_attempts, keys, now)
         # Committed before counting: see the port's docstring.
-        counts: dict[str, int] = {}
         async with connect(self.reader) as conn:
-            for scope, key in keys:
-                recent = {"scope": scope, "key_digest": key, "since": since}
-                counts[scope] = int((await conn.execute(_COUNT_ATTEMPTS, recent)).scalar_one())
+            counts = await conn.run_sync(_count_attempts, keys, since)
         if ids and ids[0] % PURGE_EVERY == 0:
             a = t.login_attempts.c
             await self._purge(t.login_attempts, a.id, a.at <= since)
@@ -76,22 +70,7 @@ class LoginRows(SqlBase):
         audit: AuditEvent,
     ) -> None:
         forgiven = {"ids": list(forget), "scope": clear[0], "key_digest": clear[1]}
-        async with begin(self.engine) as conn:
-            await conn.execute(_FORGIVE_ATTEMPTS, forgiven)
-            await conn.execute(
-                _INSERT_CODE,
-                {
-                    "digest": code.digest,
-                    "client_id": code.client_id,
-                    "account_id": code.account_id,
-                    "redirect_uri": code.redirect_uri,
-                    "code_challenge": code.code_challenge,
-                    "issued_at": code.issued_at,
-                    "expires_at": code.expires_at,
-                },
-            )
-            # Last: the chain head's lock is held only until the commit right after.
-            await append_audit_in(conn, audit)
+        await self.transaction(_complete_login, code, forgiven, audit)
 
     # -- the TOTP step ----------------------------------------------------------
     async def start_pending_login(self, pending: PendingLogin) -> None:
@@ -152,6 +131,46 @@ class LoginRows(SqlBase):
                 .returning(c.id)
             )
             return won.first() is not None
+
+
+def _note_attempts(conn: Connection, keys: Sequence[tuple[str, str]], now: float) -> list[int]:
+    return [
+        int(conn.execute(_NOTE_ATTEMPT, {"scope": s, "key_digest": k, "at": now}).scalar_one())
+        for s, k in keys
+    ]
+
+
+def _count_attempts(
+    conn: Connection, keys: Sequence[tuple[str, str]], since: float
+) -> dict[str, int]:
+    return {
+        s: int(
+            conn.execute(
+                _COUNT_ATTEMPTS, {"scope": s, "key_digest": k, "since": since}
+            ).scalar_one()
+        )
+        for s, k in keys
+    }
+
+
+def _complete_login(
+    conn: Connection, code: AuthorizationCode, forgiven: dict[str, Any], audit: AuditEvent
+) -> None:
+    conn.execute(_FORGIVE_ATTEMPTS, forgiven)
+    conn.execute(
+        _INSERT_CODE,
+        {
+            "digest": code.digest,
+            "client_id": code.client_id,
+            "account_id": code.account_id,
+            "redirect_uri": code.redirect_uri,
+            "code_challenge": code.code_challenge,
+            "issued_at": code.issued_at,
+            "expires_at": code.expires_at,
+        },
+    )
+    # Last: the chain head's lock is held only until the commit right after.
+    append_audit_in(conn, audit)
 
 
 # Hot-path statements (every login runs them), built once.

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
+    Connection,
     and_,
     bindparam,
     select,
     update,
 )
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...embedded_sqlite import begin, connect
 from ..services.records import (
@@ -68,8 +68,7 @@ class SessionRows(SqlBase):
 
     # -- sessions and refresh families ----------------------------------------
     async def start_session(self, session: Session) -> None:
-        async with begin(self.engine) as conn:
-            await _insert_session(conn, session)
+        await self.transaction(_insert_session, session)
 
     async def open_session(
         self,
@@ -79,11 +78,7 @@ class SessionRows(SqlBase):
         *,
         audit: AuditEvent | None = None,
     ) -> None:
-        async with begin(self.engine) as conn:
-            await _insert_session(conn, session)
-            await _start_family_in(conn, family, token, replaces_others=False)
-            if audit is not None:
-                await append_audit_in(conn, audit)
+        await self.transaction(_open_session, session, family, token, audit)
 
     async def bearer_state(self, jti: str, session_id: str) -> BearerState | None:
         params = {"jti": jti, "session_id": session_id}
@@ -117,10 +112,7 @@ class SessionRows(SqlBase):
         replaces_others: bool,
         audit: AuditEvent | None = None,
     ) -> None:
-        async with begin(self.engine) as conn:
-            await _start_family_in(conn, family, token, replaces_others=replaces_others)
-            if audit is not None:
-                await append_audit_in(conn, audit)
+        await self.transaction(_start_family, family, token, replaces_others, audit)
 
     async def refresh_token(self, digest: str) -> RefreshView | None:
         async with connect(self.reader) as conn:
@@ -147,16 +139,7 @@ class SessionRows(SqlBase):
     async def rotate_refresh_token(
         self, digest: str, new: RefreshToken, now: float, *, audit: AuditEvent | None = None
     ) -> bool:
-        async with begin(self.engine) as conn:
-            won = await conn.execute(
-                _ROTATE, {"b_digest": digest, "b_family_id": new.family_id, "b_now": now}
-            )
-            if rowcount(won) != 1:
-                return False
-            await _insert_refresh_token(conn, new)
-            if audit is not None:
-                await append_audit_in(conn, audit)
-        return True
+        return await self.transaction(_rotate, digest, new, now, audit)
 
     async def revoke_family(self, family_id: str, now: float) -> None:
         async with begin(self.engine) as conn:
@@ -176,8 +159,32 @@ class SessionRows(SqlBase):
             )
 
 
-async def _insert_session(conn: AsyncConnection, session: Session) -> None:
-    await conn.execute(
+def _open_session(
+    conn: Connection,
+    session: Session,
+    family: RefreshFamily,
+    token: RefreshToken,
+    audit: AuditEvent | None,
+) -> None:
+    _insert_session(conn, session)
+    _start_family(conn, family, token, False, audit)
+
+
+def _rotate(
+    conn: Connection, digest: str, new: RefreshToken, now: float, audit: AuditEvent | None
+) -> bool:
+    """The conditional rotation; the new token and the audit event only if it won."""
+    won = conn.execute(_ROTATE, {"b_digest": digest, "b_family_id": new.family_id, "b_now": now})
+    if rowcount(won) != 1:
+        return False
+    _insert_refresh_token(conn, new)
+    if audit is not None:
+        append_audit_in(conn, audit)
+    return True
+
+
+def _insert_session(conn: Connection, session: Session) -> None:
+    conn.execute(
         _INSERT_SESSION,
         {
             "id": session.id,
@@ -189,12 +196,16 @@ async def _insert_session(conn: AsyncConnection, session: Session) -> None:
     )
 
 
-async def _start_family_in(
-    conn: AsyncConnection, family: RefreshFamily, token: RefreshToken, *, replaces_others: bool
+def _start_family(
+    conn: Connection,
+    family: RefreshFamily,
+    token: RefreshToken,
+    replaces_others: bool,
+    audit: AuditEvent | None,
 ) -> None:
     f = t.refresh_families.c
     if replaces_others:
-        await conn.execute(
+        conn.execute(
             update(t.refresh_families)
             .where(
                 f.session_id == family.session_id,
@@ -204,12 +215,12 @@ async def _start_family_in(
             )
             .values(revoked_at=family.started_at)
         )
-        await conn.execute(
+        conn.execute(
             update(t.sessions)
             .where(t.sessions.c.id == family.session_id)
             .values(current_tenant_id=family.tenant_id)
         )
-    await conn.execute(
+    conn.execute(
         _INSERT_FAMILY,
         {
             "id": family.id,
@@ -224,7 +235,10 @@ async def _start_family_in(
             ),
         },
     )
-    await _insert_refresh_token(conn, token)
+    _insert_refresh_token(conn, token)
+    if audit is not None:
+        # Last: the chain head's lock is held only until the commit right after.
+        append_audit_in(conn, audit)
 
 
 def _session_from(row: Row[Any]) -> Session:
@@ -238,8 +252,8 @@ def _session_from(row: Row[Any]) -> Session:
     )
 
 
-async def _insert_refresh_token(conn: AsyncConnection, token: RefreshToken) -> None:
-    await conn.execute(
+def _insert_refresh_token(conn: Connection, token: RefreshToken) -> None:
+    conn.execute(
         _INSERT_REFRESH_TOKEN,
         {
             "digest": token.digest,
