@@ -53,11 +53,21 @@ async def test_calls_run_off_the_event_loop_thread_and_raise_through() -> None:
         pool.close()
 
 
-def test_a_closed_pool_takes_no_more_work() -> None:
+async def test_closing_lets_the_threads_go_and_a_later_call_starts_again() -> None:
     pool = HashingPool(1)
+    first = await pool.run(threading.get_ident)
     pool.close()
-    with pytest.raises(RuntimeError):
-        pool._executor.submit(time.time)
+    threads = {t.ident for t in threading.enumerate()}
+    for _ in range(100):  # the idle worker sees the shutdown and exits
+        if first not in threads:
+            break
+        await asyncio.sleep(0.01)
+        threads = {t.ident for t in threading.enumerate()}
+    assert first not in threads
+    try:
+        assert await pool.run(lambda: 6 * 7) == 42
+    finally:
+        pool.close()
 
 
 def test_the_setting_sizes_the_pool_and_zero_means_one_per_core(tmp_path: Path) -> None:

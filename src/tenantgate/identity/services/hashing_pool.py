@@ -36,12 +36,17 @@ class HashingPool:
 
     def __init__(self, threads: int = 0) -> None:
         self.threads = threads or usable_cores()
-        self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="argon2")
+        self._executor: ThreadPoolExecutor | None = None
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         """*fn(*args)* on a pool thread; waits in the pool's queue while all are busy."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="argon2")
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def close(self) -> None:
-        """Stop taking work; hashes already running finish on their threads."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        """Let the threads go (hashes already running finish on them); a later call
+        starts new ones, as an app served again after a shutdown needs."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
