@@ -1,5 +1,6 @@
 """The embedded SQLite engine: statements inline on the loop, one connection handed over
-in the order it was asked for (tenantgate/embedded_sqlite.py)."""
+in the order it was asked for, and the sync lane for whole transactions
+(tenantgate/embedded_sqlite.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
-from tenantgate.embedded_sqlite import begin, connect, runs_inline
+from tenantgate.embedded_sqlite import begin, connect, run_read, run_transaction, runs_inline
 from tenantgate.identity.storage.engine import create_engine_for
 
 pytestmark = pytest.mark.anyio
@@ -108,3 +109,92 @@ async def test_postgres_and_memory_engines_are_not_inline() -> None:
     finally:
         await memory.dispose()
         await postgres.dispose()
+
+
+def _insert_then(conn: Connection, values: list[int], fail: bool) -> int:
+    for value in values:
+        conn.execute(text("INSERT INTO t VALUES (:v)"), {"v": value})
+    if fail:
+        raise RuntimeError("half-way")
+    return len(values)
+
+
+def _count(conn: Connection) -> int:
+    return int(conn.execute(text("SELECT count(*) FROM t")).scalar_one())
+
+
+async def test_a_lane_transaction_commits_whole_or_not_at_all(tmp_path: Path) -> None:
+    engine = create_engine_for(f"sqlite+aiosqlite:///{tmp_path / 'lane.db'}")
+    try:
+        async with begin(engine) as conn:
+            await conn.execute(text("CREATE TABLE t (v INTEGER)"))
+        assert await run_transaction(engine, _insert_then, [1, 2, 3], False) == 3
+        with pytest.raises(RuntimeError, match="half-way"):
+            await run_transaction(engine, _insert_then, [4, 5], True)
+        # Both connections (the async one and the lane's) see exactly the committed rows.
+        assert await run_read(engine, _count) == 3
+        async with connect(engine) as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 3
+    finally:
+        await engine.dispose()
+
+
+async def test_a_lane_transaction_waits_for_the_gate(tmp_path: Path) -> None:
+    """An async transaction holds the one connection across suspensions: the lane waits
+    its turn instead of meeting a second writer (a busy wait on SQLite's lock, blocking
+    the loop), then sees what that transaction committed."""
+    engine = create_engine_for(f"sqlite+aiosqlite:///{tmp_path / 'gate.db'}")
+    order: list[str] = []
+
+    def lane_work(conn: Connection) -> int:
+        order.append("lane")
+        for value in range(50):
+            conn.execute(text("INSERT INTO t VALUES (:v)"), {"v": value})
+        return _count(conn)
+
+    async def holder(started: asyncio.Event) -> None:
+        async with begin(engine) as conn:
+            started.set()
+            await conn.execute(text("INSERT INTO t VALUES (-1)"))
+            for _ in range(5):
+                await asyncio.sleep(0)
+            order.append("holder")
+
+    try:
+        async with begin(engine) as conn:
+            await conn.execute(text("CREATE TABLE t (v INTEGER)"))
+        started = asyncio.Event()
+        held = asyncio.create_task(holder(started))
+        await started.wait()
+        counted, _ = await asyncio.gather(run_transaction(engine, lane_work), held)
+        assert order == ["holder", "lane"]
+        assert counted == 51  # the holder's row was committed before the lane began
+    finally:
+        await engine.dispose()
+
+
+async def test_disposing_the_engine_closes_the_lane(tmp_path: Path) -> None:
+    engine = create_engine_for(f"sqlite+aiosqlite:///{tmp_path / 'dispose.db'}")
+    async with begin(engine) as conn:
+        await conn.execute(text("CREATE TABLE t (v INTEGER)"))
+    assert await run_read(engine, _count) == 0
+    lane = engine.sync_engine.pool.__dict__["_tenantgate_sync_lane"]
+    assert lane.pool.checkedin() == 1
+    await engine.dispose()
+    assert lane.pool.checkedin() == 0
+    # A disposed engine still works, through the ordinary path.
+    assert await run_transaction(engine, _insert_then, [7], False) == 1
+    assert await run_read(engine, _count) == 1
+    await engine.dispose()
+
+
+async def test_engines_without_a_lane_run_the_work_in_one_run_sync(tmp_path: Path) -> None:
+    engine = create_engine_for("sqlite+aiosqlite:///:memory:")
+    try:
+        await run_transaction(engine, lambda conn: conn.execute(text("CREATE TABLE t (v INT)")))
+        assert await run_transaction(engine, _insert_then, [1, 2], False) == 2
+        with pytest.raises(RuntimeError, match="half-way"):
+            await run_transaction(engine, _insert_then, [3], True)
+        assert await run_read(engine, _count) == 2
+    finally:
+        await engine.dispose()

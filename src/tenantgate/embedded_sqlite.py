@@ -15,6 +15,13 @@ another transaction of the same loop: callers pair it with a pool of exactly one
 connection, and concurrent transactions queue for it asynchronously.  Another *process*
 holding the write lock (an operator command, a migration) makes the loop wait up to the
 busy timeout, which is why that timeout is short.
+
+Hot paths go one step further (:func:`run_transaction`, :func:`run_read`): a function of
+plain synchronous SQLAlchemy Core runs on a second, synchronous engine over the same file
+(the *sync lane*), behind the same gate, so no other transaction of the process is ever
+active beside it.  That skips SQLAlchemy's async adaptation entirely — a coroutine and a
+greenlet switch per DBAPI call — and roughly halves what a five-statement transaction
+costs (measured 461 µs against 267 µs on this project's 2-core machine).
 """
 
 from __future__ import annotations
@@ -24,15 +31,19 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
+from sqlalchemy import Connection, Engine, QueuePool, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 #: How long a statement waits for another process's write lock, in seconds.
 BUSY_TIMEOUT_S = 5.0
 # Marks an engine's pool (shared with engines derived through execution_options).
 _INLINE = "_tenantgate_inline"
+_LANE = "_tenantgate_sync_lane"
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class InlineConnection(aiosqlite.Connection):
@@ -51,9 +62,13 @@ def _open(path: str) -> sqlite3.Connection:
     return sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
 
 
-def create_inline_engine(url: str, path: str) -> AsyncEngine:
+def create_inline_engine(
+    url: str, path: str, *, on_connect: Callable[[Any, Any], None] | None = None
+) -> AsyncEngine:
     """An engine over one :class:`InlineConnection` to the SQLite file *path* (*url* names
-    the same file); use it through :func:`begin` and :func:`connect`."""
+    the same file), with its sync lane; use it through :func:`begin`, :func:`connect`,
+    :func:`run_transaction` and :func:`run_read`.  *on_connect* (a ``connect`` event
+    listener: PRAGMAs) runs for every connection either of them opens."""
 
     async def create() -> aiosqlite.Connection:
         connection = InlineConnection(partial(_open, path), iter_chunk_size=64)
@@ -64,7 +79,20 @@ def create_inline_engine(url: str, path: str) -> AsyncEngine:
     engine = create_async_engine(
         url, async_creator=create, pool_size=1, max_overflow=0, pool_timeout=60
     )
-    engine.sync_engine.pool.__dict__[_INLINE] = True
+    lane = create_engine(
+        f"sqlite:///{path}",
+        creator=partial(_open, path),
+        poolclass=QueuePool,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=60,
+    )
+    if on_connect is not None:
+        event.listen(engine.sync_engine, "connect", on_connect)
+        event.listen(lane, "connect", on_connect)
+    # Disposing the engine replaces its pool (and with it these marks): the lane goes too.
+    event.listen(engine.sync_engine, "engine_disposed", lambda _engine: lane.dispose())
+    engine.sync_engine.pool.__dict__.update({_INLINE: True, _LANE: lane})
     return engine
 
 
@@ -115,3 +143,43 @@ def connect(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection]
 def begin(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection]:
     """``engine.begin()``, without the suspension on exit when statements run inline."""
     return _inline_scope(engine, transaction=True) if runs_inline(engine) else engine.begin()
+
+
+def _lane(engine: AsyncEngine) -> Engine | None:
+    lane: Engine | None = engine.sync_engine.pool.__dict__.get(_LANE)
+    return lane
+
+
+async def run_transaction(
+    engine: AsyncEngine,
+    work: Callable[Concatenate[Connection, P], R],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> R:
+    """*work* (plain SQLAlchemy Core on a sync connection) as one transaction: on the sync
+    lane behind the gate for an inline engine, else in one ``run_sync`` hop (one greenlet
+    for all its statements instead of one per ``await conn.execute``)."""
+    lane = _lane(engine)
+    if lane is None:
+        async with begin(engine) as conn:
+            return await conn.run_sync(work, *args, **kwargs)
+    async with _gate(engine):
+        with lane.begin() as sync_conn:
+            return work(sync_conn, *args, **kwargs)
+
+
+async def run_read(
+    engine: AsyncEngine,
+    work: Callable[Concatenate[Connection, P], R],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> R:
+    """*work* on a connection without an explicit transaction (reads), as
+    :func:`run_transaction` runs it."""
+    lane = _lane(engine)
+    if lane is None:
+        async with connect(engine) as conn:
+            return await conn.run_sync(work, *args, **kwargs)
+    async with _gate(engine):
+        with lane.connect() as sync_conn:
+            return work(sync_conn, *args, **kwargs)

@@ -23,9 +23,8 @@ def create_engine_for(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # event loop (embedded_sqlite), several times cheaper than a thread hand-off per
         # call.  In-memory databases keep SQLAlchemy's single static connection.
         if parsed.database and parsed.database != ":memory:":
-            engine = create_inline_engine(url, parsed.database)
-        else:
-            engine = create_async_engine(url, connect_args={"timeout": 30})
+            return create_inline_engine(url, parsed.database, on_connect=_sqlite_pragmas)
+        engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # No pre-ping: it doubles round trips.  A connection broken by a database restart

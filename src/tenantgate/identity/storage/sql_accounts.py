@@ -26,13 +26,11 @@ from .upsert import insert_ignoring_conflicts
 class AccountRows(SqlBase):
     # -- accounts -------------------------------------------------------------
     async def account_by_username(self, username: str) -> Account | None:
-        async with connect(self.reader) as conn:
-            row = (await conn.execute(_ACCOUNT_BY_USERNAME, {"username": username})).first()
+        row = await self.first_row(_ACCOUNT_BY_USERNAME, {"username": username})
         return account_from(row) if row else None
 
     async def account_by_id(self, account_id: int) -> Account | None:
-        async with connect(self.reader) as conn:
-            row = (await conn.execute(_ACCOUNT_BY_ID, {"account_id": account_id})).first()
+        row = await self.first_row(_ACCOUNT_BY_ID, {"account_id": account_id})
         return account_from(row) if row else None
 
     async def replace_password_hash(self, account_id: int, password_hash: str) -> None:
@@ -66,10 +64,7 @@ class AccountRows(SqlBase):
             return str((await conn.execute(q)).scalar_one())
 
     async def find_ref(self, ref: str) -> TenantRef | None:
-        async with connect(self.reader) as conn:
-            row = (
-                await conn.execute(select(t.tenant_refs).where(t.tenant_refs.c.ref == ref))
-            ).first()
+        row = await self.first_row(_FIND_REF, {"ref": ref})
         return TenantRef(row.tenant_id, row.ref, row.epoch) if row else None
 
     async def admin_permissions(self, account_id: int, tenant_id: int) -> frozenset[str] | None:
@@ -79,8 +74,7 @@ class AccountRows(SqlBase):
         self, account_id: int, tenant_id: int
     ) -> tuple[Account | None, frozenset[str] | None]:
         params = {"account_id": account_id, "tenant_id": tenant_id}
-        async with connect(self.reader) as conn:
-            row = (await conn.execute(_ACCOUNT_WITH_GRANT, params)).first()
+        row = await self.first_row(_ACCOUNT_WITH_GRANT, params)
         if row is None:
             return None, None
         account = account_from(row)
@@ -102,6 +96,7 @@ class AccountRows(SqlBase):
 # Built once: the hot paths (login, token exchange, SSO) run these on every request.
 _ACCOUNT_BY_ID = select(t.accounts).where(t.accounts.c.id == bindparam("account_id"))
 _ACCOUNT_BY_USERNAME = select(t.accounts).where(t.accounts.c.username == bindparam("username"))
+_FIND_REF = select(t.tenant_refs).where(t.tenant_refs.c.ref == bindparam("ref"))
 
 # The account, and its grant on one FI with that FI's state (NULLs: no grant).
 _ACCOUNT_WITH_GRANT = (

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ...embedded_sqlite import begin
+from ...embedded_sqlite import run_transaction
 from ..domain.audit_chain import chain_hash
 from ..services.records import AuditEvent
 from . import schema as t
@@ -28,8 +28,7 @@ async def append_audit_event(engine: AsyncEngine, event: AuditEvent) -> None:
     transaction commits, then re-read the new head; on SQLite the UPDATE takes the database's
     one writer lock.  So links are made strictly one after another and ``seq`` has no gaps.
     """
-    async with begin(engine) as conn:
-        await conn.run_sync(append_audit_in, event)
+    await run_transaction(engine, append_audit_in, event)
 
 
 def append_audit_in(conn: Connection, event: AuditEvent) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlalchemy import (
+    Connection,
     select,
     update,
 )
@@ -28,16 +30,7 @@ class KeyRows(SqlBase):
             "used_at": now,
             "expires_at": expires_at,
         }
-        async with begin(self.engine) as conn:
-            # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT.
-            insert = insert_ignoring_conflicts(self.dialect, t.one_time_uses, values)
-            won = await conn.execute(insert.returning(t.one_time_uses.c.jti))
-            if won.first() is not None:
-                return None
-            q = select(t.one_time_uses.c.claimant).where(
-                t.one_time_uses.c.kind == kind, t.one_time_uses.c.jti == jti
-            )
-            return str((await conn.execute(q)).scalar_one())
+        return await self.transaction(_claim_once, self.dialect, values)
 
     # -- keys -----------------------------------------------------------------
     async def all_keys(self) -> list[StoredKey]:
@@ -75,3 +68,14 @@ class KeyRows(SqlBase):
                     retired_at=key.retired_at,
                 )
             )
+
+
+def _claim_once(conn: Connection, dialect: str, values: dict[str, Any]) -> str | None:
+    """None for the first claim; otherwise who claimed it first."""
+    # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT.
+    insert = insert_ignoring_conflicts(dialect, t.one_time_uses, values)
+    if conn.execute(insert.returning(t.one_time_uses.c.jti)).first() is not None:
+        return None
+    uses = t.one_time_uses.c
+    q = select(uses.claimant).where(uses.kind == values["kind"], uses.jti == values["jti"])
+    return str(conn.execute(q).scalar_one())

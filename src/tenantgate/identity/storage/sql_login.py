@@ -16,7 +16,7 @@ from sqlalchemy import (
     update,
 )
 
-from ...embedded_sqlite import begin, connect
+from ...embedded_sqlite import begin
 from ..services.records import (
     AttemptCounts,
     AuditEvent,
@@ -39,8 +39,7 @@ class LoginRows(SqlBase):
         since = now - window
         ids = await self.transaction(_note_attempts, keys, now)
         # Committed before counting: see the port's docstring.
-        async with connect(self.reader) as conn:
-            counts = await conn.run_sync(_count_attempts, keys, since)
+        counts = await self.read(_count_attempts, keys, since)
         if ids and ids[0] % PURGE_EVERY == 0:
             a = t.login_attempts.c
             await self._purge(t.login_attempts, a.id, a.at <= since)

@@ -13,7 +13,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Row
 
-from ...embedded_sqlite import begin, connect
+from ...embedded_sqlite import begin
 from ..services.records import (
     AuditEvent,
     AuthorizationCode,
@@ -82,8 +82,7 @@ class SessionRows(SqlBase):
 
     async def bearer_state(self, jti: str, session_id: str) -> BearerState | None:
         params = {"jti": jti, "session_id": session_id}
-        async with connect(self.reader) as conn:
-            row = (await conn.execute(_BEARER_STATE, params)).first()
+        row = await self.first_row(_BEARER_STATE, params)
         if row is None:
             return None
         return BearerState(_session_from(row), account_from(row, "acct_"), bool(row.jti_revoked))
@@ -115,13 +114,11 @@ class SessionRows(SqlBase):
         await self.transaction(_start_family, family, token, replaces_others, audit)
 
     async def refresh_token(self, digest: str) -> RefreshView | None:
-        async with connect(self.reader) as conn:
-            row = (await conn.execute(_REFRESH_VIEW, {"digest": digest})).first()
+        row = await self.first_row(_REFRESH_VIEW, {"digest": digest})
         return refresh_view(row) if row is not None else None
 
     async def refresh_context(self, digest: str) -> RefreshContext | None:
-        async with connect(self.reader) as conn:
-            row = (await conn.execute(_REFRESH_CONTEXT, {"digest": digest})).first()
+        row = await self.first_row(_REFRESH_CONTEXT, {"digest": digest})
         if row is None:
             return None
         account = account_from(row, "acct_") if row.acct_id is not None else None
