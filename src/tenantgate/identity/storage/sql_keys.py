@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     Connection,
+    bindparam,
     select,
     update,
 )
@@ -72,10 +74,17 @@ class KeyRows(SqlBase):
 
 def _claim_once(conn: Connection, dialect: str, values: dict[str, Any]) -> str | None:
     """None for the first claim; otherwise who claimed it first."""
-    # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT.
-    insert = insert_ignoring_conflicts(dialect, t.one_time_uses, values)
-    if conn.execute(insert.returning(t.one_time_uses.c.jti)).first() is not None:
+    if conn.execute(_claim_statement(dialect), values).first() is not None:
         return None
-    uses = t.one_time_uses.c
-    q = select(uses.claimant).where(uses.kind == values["kind"], uses.jti == values["jti"])
-    return str(conn.execute(q).scalar_one())
+    return str(conn.execute(_CLAIMANT, values).scalar_one())
+
+
+@cache
+def _claim_statement(dialect: str) -> Any:
+    # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT.
+    return insert_ignoring_conflicts(dialect, t.one_time_uses).returning(t.one_time_uses.c.jti)
+
+
+_CLAIMANT = select(t.one_time_uses.c.claimant).where(
+    t.one_time_uses.c.kind == bindparam("kind"), t.one_time_uses.c.jti == bindparam("jti")
+)

@@ -9,7 +9,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
 
-def insert_ignoring_conflicts(dialect: str, table: Table, values: dict[str, Any]) -> Insert:
-    if dialect == "postgresql":
-        return postgresql.insert(table).values(**values).on_conflict_do_nothing()
-    return sqlite.insert(table).values(**values).on_conflict_do_nothing()
+def insert_ignoring_conflicts(
+    dialect: str, table: Table, values: dict[str, Any] | None = None
+) -> Insert:
+    """The statement; without *values* it takes them as execution parameters, so a hot
+    path can build it once and run it with a dict each time."""
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    if values is not None:
+        insert = insert.values(**values)
+    return insert.on_conflict_do_nothing()
