@@ -200,23 +200,15 @@ def _start_family(
     replaces_others: bool,
     audit: AuditEvent | None,
 ) -> None:
-    f = t.refresh_families.c
     if replaces_others:
-        conn.execute(
-            update(t.refresh_families)
-            .where(
-                f.session_id == family.session_id,
-                f.client_id == family.client_id,
-                f.tenant_id.is_not(None),
-                f.revoked_at.is_(None),
-            )
-            .values(revoked_at=family.started_at)
-        )
-        conn.execute(
-            update(t.sessions)
-            .where(t.sessions.c.id == family.session_id)
-            .values(current_tenant_id=family.tenant_id)
-        )
+        switch = {
+            "b_session_id": family.session_id,
+            "b_client_id": family.client_id,
+            "b_now": family.started_at,
+            "b_tenant_id": family.tenant_id,
+        }
+        conn.execute(_END_OTHER_SCOPED_FAMILIES, switch)
+        conn.execute(_SET_CURRENT_TENANT, switch)
     conn.execute(
         _INSERT_FAMILY,
         {
@@ -380,4 +372,21 @@ _ROTATE = _rotate_statement()
 _INSERT_REFRESH_TOKEN = t.refresh_tokens.insert()
 _INSERT_SESSION = t.sessions.insert()
 _INSERT_FAMILY = t.refresh_families.insert()
+# A tenant switch: the session's other FI-scoped families of this client end, and the
+# session records the FI it now acts on.
+_END_OTHER_SCOPED_FAMILIES = (
+    update(t.refresh_families)
+    .where(
+        t.refresh_families.c.session_id == bindparam("b_session_id"),
+        t.refresh_families.c.client_id == bindparam("b_client_id"),
+        t.refresh_families.c.tenant_id.is_not(None),
+        t.refresh_families.c.revoked_at.is_(None),
+    )
+    .values(revoked_at=bindparam("b_now"))
+)
+_SET_CURRENT_TENANT = (
+    update(t.sessions)
+    .where(t.sessions.c.id == bindparam("b_session_id"))
+    .values(current_tenant_id=bindparam("b_tenant_id"))
+)
 _BEARER_STATE = _bearer_state_statement()
