@@ -178,9 +178,10 @@ async def test_disposing_the_engine_closes_the_lane(tmp_path: Path) -> None:
     async with begin(engine) as conn:
         await conn.execute(text("CREATE TABLE t (v INTEGER)"))
     assert await run_read(engine, _count) == 0
-    lane = engine.sync_engine.pool.__dict__["_tenantgate_sync_lane"]
-    assert lane.pool.checkedin() == 1
+    lane = engine.sync_engine.pool.__dict__["_tenantgate_sync_lane"].engine
+    assert lane.pool.checkedout() == 1  # the lane keeps its one connection open
     await engine.dispose()
+    assert lane.pool.checkedout() == 0
     assert lane.pool.checkedin() == 0
     # A disposed engine still works, through the ordinary path.
     assert await run_transaction(engine, _insert_then, [7], False) == 1
