@@ -199,3 +199,36 @@ async def test_engines_without_a_lane_run_the_work_in_one_run_sync(tmp_path: Pat
         assert await run_read(engine, _count) == 2
     finally:
         await engine.dispose()
+
+
+def test_two_loops_in_two_threads_take_turns_on_the_lane(tmp_path: Path) -> None:
+    """The gate orders one loop's tasks; a second loop in another thread sharing the
+    engine must still never use the lane's connection at the same time."""
+    engine = create_engine_for(f"sqlite+aiosqlite:///{tmp_path / 'threads.db'}")
+    errors: list[BaseException] = []
+
+    async def create() -> None:
+        await run_transaction(engine, lambda conn: conn.execute(text("CREATE TABLE t (v INT)")))
+
+    async def writer(offset: int) -> None:
+        for value in range(200):
+            await run_transaction(engine, _insert_then, [offset + value], False)
+            await run_read(engine, _count)
+
+    def in_thread(offset: int) -> None:
+        try:
+            asyncio.run(writer(offset))
+        except BaseException as exc:  # reported to the test below
+            errors.append(exc)
+
+    asyncio.run(create())
+    threads = [threading.Thread(target=in_thread, args=(n * 1000,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert errors == []
+        assert asyncio.run(run_read(engine, _count)) == 400
+    finally:
+        asyncio.run(engine.dispose())
