@@ -9,8 +9,8 @@ one such as anyio's (40 threads, handed work by the event loop):
 * the pool's own queue hands the next waiting hash to a thread the moment it is free,
   without a trip through the event loop, which is itself busy serving requests.
 
-Measured with `make bench` (8 logins in flight, 2 cores): anyio's pool ran 72 logins/s,
-anyio with a limiter of one per core 84/s, this pool 89/s.
+Measured with the benchmark's load generator (8 logins in flight, 2 cores, one run each):
+anyio's pool ran 72 logins/s, anyio with a limiter of one per core 84/s, this pool 89/s.
 """
 
 from __future__ import annotations
