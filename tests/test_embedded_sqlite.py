@@ -5,12 +5,16 @@ in the order it was asked for, and the sync lane for whole transactions
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import OperationalError
 
+from tenantgate import embedded_sqlite
 from tenantgate.embedded_sqlite import begin, connect, run_read, run_transaction, runs_inline
 from tenantgate.identity.storage.engine import create_engine_for
 
@@ -232,3 +236,28 @@ def test_two_loops_in_two_threads_take_turns_on_the_lane(tmp_path: Path) -> None
         assert asyncio.run(run_read(engine, _count)) == 400
     finally:
         asyncio.run(engine.dispose())
+
+
+async def test_another_writer_makes_the_lane_give_up_after_the_busy_timeout_then_recover(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second process (an operator command) holding SQLite's write lock: the lane waits
+    the busy timeout, fails with OperationalError (the web layer answers 503), and works
+    again once the lock is gone."""
+    monkeypatch.setattr(embedded_sqlite, "BUSY_TIMEOUT_S", 0.2)
+    path = tmp_path / "busy.db"
+    engine = embedded_sqlite.create_inline_engine(f"sqlite+aiosqlite:///{path}", str(path))
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        await run_transaction(engine, lambda conn: conn.execute(text("CREATE TABLE t (v INT)")))
+        other.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="locked"):
+            await run_transaction(engine, _insert_then, [1], False)
+        assert time.monotonic() - started < 5.0  # gave up, did not hang the loop
+        other.execute("ROLLBACK")
+        assert await run_transaction(engine, _insert_then, [2], False) == 1
+        assert await run_read(engine, _count) == 1
+    finally:
+        other.close()
+        await engine.dispose()
