@@ -1,5 +1,5 @@
 """Wiring the three portals for the demo: configs from the seeded clients, a session
-store per portal, the shared banking database."""
+store per portal, the shared banking database (the caller's, which it disposes)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..banking import create_banking_engine
 from ..bff.app import build_portal
 from ..identity.storage.engine import create_engine_for
 from ..portals.admin.app import create_admin_app
@@ -23,10 +23,9 @@ def build_portal_apps(
     port_base: int,
     data_dir: Path,
     database_url: str | None,
-    banking_url: str,
+    banking: AsyncEngine,
     http: httpx.AsyncClient,
 ) -> dict[str, FastAPI]:
-    banking = create_banking_engine(banking_url)
     portals = {
         name: build_portal(
             portal_config(name, clients, port_base),
@@ -36,8 +35,13 @@ def build_portal_apps(
         for name in PORTALS
     }
     reporting_url = portals["reporting"].config.public_url
-    return {
+    apps = {
         "admin": create_admin_app(portals["admin"], banking, reporting_url=reporting_url),
         "reporting": create_reporting_app(portals["reporting"], banking),
         "customer": create_customer_app(portals["customer"], banking),
     }
+    for name, app in apps.items():
+        # Each app closes its own session store when it stops: an engine left open keeps
+        # its connection's worker thread, and with it the process, alive after Ctrl-C.
+        app.state.owned_resources = [portals[name].sessions.engine]
+    return apps

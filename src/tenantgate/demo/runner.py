@@ -14,6 +14,7 @@ from typing import Any
 import anyio.to_thread
 import httpx
 
+from ..banking import create_banking_engine
 from ..identity.bootstrap import build_deps
 from ..identity.domain.passwords import Passwords
 from ..identity.storage.administration import SqlAdministration
@@ -148,21 +149,27 @@ async def run_demo(*, banks: int, customers_per_bank: int, port_base: int, data_
         flush=True,
     )
     deps = build_deps(settings, passwords=passwords)
-    async with httpx.AsyncClient(timeout=10.0) as http:
-        portal_apps = build_portal_apps(
-            identity.clients,
-            port_base=port_base,
-            data_dir=settings.data_dir,
-            database_url=settings.database_url,
-            banking_url=app_role_url(banking_url(settings)),
-            http=http,
-        )
-        apps = [Served("identity", create_identity_app(deps, cookie_secure=False), HOST, port_base)]
-        apps += [
-            Served(name, app, HOST, port_base + offset)
-            for offset, (name, app) in enumerate(portal_apps.items(), start=1)
-        ]
-        await _serve(apps, identity, settings, port_base)
+    banking = create_banking_engine(app_role_url(banking_url(settings)))
+    try:
+        async with httpx.AsyncClient(timeout=10.0) as http:
+            portal_apps = build_portal_apps(
+                identity.clients,
+                port_base=port_base,
+                data_dir=settings.data_dir,
+                database_url=settings.database_url,
+                banking=banking,
+                http=http,
+            )
+            identity_app = create_identity_app(deps, cookie_secure=False)
+            apps = [Served("identity", identity_app, HOST, port_base)]
+            apps += [
+                Served(name, app, HOST, port_base + offset)
+                for offset, (name, app) in enumerate(portal_apps.items(), start=1)
+            ]
+            await _serve(apps, identity, settings, port_base)
+    finally:
+        # Shared by the three portals: closed once, after all of them stopped.
+        await banking.dispose()
 
 
 async def _serve(
