@@ -19,6 +19,7 @@ from ..services.records import (
     TenantRef,
 )
 from . import schema as t
+from .prepared import Prepared
 from .sql_base import SqlBase
 from .upsert import insert_ignoring_conflicts
 
@@ -94,12 +95,14 @@ class AccountRows(SqlBase):
 
 
 # Built once: the hot paths (login, token exchange, SSO) run these on every request.
-_ACCOUNT_BY_ID = select(t.accounts).where(t.accounts.c.id == bindparam("account_id"))
-_ACCOUNT_BY_USERNAME = select(t.accounts).where(t.accounts.c.username == bindparam("username"))
-_FIND_REF = select(t.tenant_refs).where(t.tenant_refs.c.ref == bindparam("ref"))
+_ACCOUNT_BY_ID = Prepared(select(t.accounts).where(t.accounts.c.id == bindparam("account_id")))
+_ACCOUNT_BY_USERNAME = Prepared(
+    select(t.accounts).where(t.accounts.c.username == bindparam("username"))
+)
+_FIND_REF = Prepared(select(t.tenant_refs).where(t.tenant_refs.c.ref == bindparam("ref")))
 
 # The account, and its grant on one FI with that FI's state (NULLs: no grant).
-_ACCOUNT_WITH_GRANT = (
+_ACCOUNT_WITH_GRANT = Prepared(
     select(
         t.accounts,
         t.admin_grants.c.permissions.label("grant_permissions"),
@@ -118,18 +121,18 @@ _ACCOUNT_WITH_GRANT = (
 )
 
 
-def account_from(row: Row[Any], prefix: str = "") -> Account:
-    """An account from a row of ``accounts`` columns, named ``{prefix}{column}``."""
-    values = row._mapping
+def account_from(row: Any, prefix: str = "") -> Account:
+    """An account from a row of ``accounts`` columns, attributes ``{prefix}{column}``
+    (a ``Row`` or a :class:`~.prepared.Prepared` row)."""
     return Account(
-        id=values[f"{prefix}id"],
-        subject=values[f"{prefix}subject"],
-        username=values[f"{prefix}username"],
-        kind=AccountKind(values[f"{prefix}kind"]),
-        tenant_id=values[f"{prefix}tenant_id"],
-        password_hash=values[f"{prefix}password_hash"],
-        active=values[f"{prefix}active"],
-        totp_sealed=values[f"{prefix}totp_sealed"],
+        id=getattr(row, f"{prefix}id"),
+        subject=getattr(row, f"{prefix}subject"),
+        username=getattr(row, f"{prefix}username"),
+        kind=AccountKind(getattr(row, f"{prefix}kind")),
+        tenant_id=getattr(row, f"{prefix}tenant_id"),
+        password_hash=getattr(row, f"{prefix}password_hash"),
+        active=getattr(row, f"{prefix}active"),
+        totp_sealed=getattr(row, f"{prefix}totp_sealed"),
     )
 
 

@@ -12,6 +12,7 @@ from ...embedded_sqlite import run_transaction
 from ..domain.audit_chain import chain_hash
 from ..services.records import AuditEvent
 from . import schema as t
+from .prepared import Prepared
 from .sql_base import SqlBase
 
 
@@ -33,7 +34,7 @@ async def append_audit_event(engine: AsyncEngine, event: AuditEvent) -> None:
 
 def append_audit_in(conn: Connection, event: AuditEvent) -> None:
     """The append itself, inside the caller's transaction (see ``append_audit_event``)."""
-    head = conn.execute(_BUMP_HEAD).one()
+    head = _BUMP_HEAD.one(conn, {})
     record: dict[str, Any] = {
         "seq": int(head.seq),
         "at": float(event.at),
@@ -46,18 +47,18 @@ def append_audit_in(conn: Connection, event: AuditEvent) -> None:
         "detail": json.dumps(event.detail, sort_keys=True, default=str),
     }
     digest = chain_hash(head.last_hash, record)
-    conn.execute(_INSERT_AUDIT, {**record, "prev_hash": head.last_hash, "hash": digest})
-    conn.execute(_SET_HEAD_HASH, {"b_last_hash": digest})
+    _INSERT_AUDIT.run(conn, {**record, "prev_hash": head.last_hash, "hash": digest})
+    _SET_HEAD_HASH.run(conn, {"b_last_hash": digest})
 
 
-_BUMP_HEAD = (
+_BUMP_HEAD = Prepared(
     update(t.audit_chain_head)
     .where(t.audit_chain_head.c.id == 1)
     .values(seq=t.audit_chain_head.c.seq + 1)
     .returning(t.audit_chain_head.c.seq, t.audit_chain_head.c.last_hash)
 )
-_INSERT_AUDIT = t.audit_events.insert()
-_SET_HEAD_HASH = (
+_INSERT_AUDIT = Prepared(t.audit_events.insert())
+_SET_HEAD_HASH = Prepared(
     update(t.audit_chain_head)
     .where(t.audit_chain_head.c.id == 1)
     .values(last_hash=bindparam("b_last_hash"))

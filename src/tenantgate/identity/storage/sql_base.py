@@ -6,11 +6,11 @@ from collections.abc import Callable, Mapping
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, text
-from sqlalchemy.engine import CursorResult, Row
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.sql import Executable
 
 from ...embedded_sqlite import connect, run_read, run_transaction
+from .prepared import Prepared
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -51,7 +51,7 @@ class SqlBase:
         """*work* as a read on ``self.reader`` (autocommit on PostgreSQL)."""
         return await run_read(self.reader, work, *args, **kwargs)
 
-    async def first_row(self, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
+    async def first_row(self, statement: Prepared, params: Mapping[str, Any]) -> Any | None:
         """The first row of one read statement (the hot single-row lookups)."""
         return await self.read(_first_row, statement, params)
 
@@ -60,7 +60,5 @@ class SqlBase:
             await conn.execute(text("SELECT 1"))
 
 
-def _first_row(
-    conn: Connection, statement: Executable, params: Mapping[str, Any]
-) -> Row[Any] | None:
-    return conn.execute(statement, params).first()
+def _first_row(conn: Connection, statement: Prepared, params: Mapping[str, Any]) -> Any | None:
+    return statement.first(conn, params)

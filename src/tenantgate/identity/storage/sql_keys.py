@@ -16,6 +16,7 @@ from sqlalchemy import (
 from ...embedded_sqlite import begin, connect
 from ..domain.keys import StoredKey
 from . import schema as t
+from .prepared import Prepared
 from .sql_base import SqlBase
 from .upsert import insert_ignoring_conflicts
 
@@ -74,17 +75,21 @@ class KeyRows(SqlBase):
 
 def _claim_once(conn: Connection, dialect: str, values: dict[str, Any]) -> str | None:
     """None for the first claim; otherwise who claimed it first."""
-    if conn.execute(_claim_statement(dialect), values).first() is not None:
+    if _claim_statement(dialect).first(conn, values) is not None:
         return None
-    return str(conn.execute(_CLAIMANT, values).scalar_one())
+    return str(_CLAIMANT.one(conn, values).claimant)
 
 
 @cache
-def _claim_statement(dialect: str) -> Any:
+def _claim_statement(dialect: str) -> Prepared:
     # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT.
-    return insert_ignoring_conflicts(dialect, t.one_time_uses).returning(t.one_time_uses.c.jti)
+    return Prepared(
+        insert_ignoring_conflicts(dialect, t.one_time_uses).returning(t.one_time_uses.c.jti)
+    )
 
 
-_CLAIMANT = select(t.one_time_uses.c.claimant).where(
-    t.one_time_uses.c.kind == bindparam("kind"), t.one_time_uses.c.jti == bindparam("jti")
+_CLAIMANT = Prepared(
+    select(t.one_time_uses.c.claimant).where(
+        t.one_time_uses.c.kind == bindparam("kind"), t.one_time_uses.c.jti == bindparam("jti")
+    )
 )

@@ -24,6 +24,7 @@ from ..services.records import (
     PendingLogin,
 )
 from . import schema as t
+from .prepared import Prepared
 from .sql_audit import append_audit_in
 from .sql_base import SqlBase
 
@@ -57,8 +58,7 @@ class LoginRows(SqlBase):
     async def forget_login_attempts(self, ids: Sequence[int]) -> None:
         if not ids:
             return
-        async with begin(self.engine) as conn:
-            await conn.execute(_FORGET_ATTEMPTS, {"ids": list(ids)})
+        await self.transaction(_forget_attempts, _id_slots(ids))
 
     async def complete_login(
         self,
@@ -68,8 +68,9 @@ class LoginRows(SqlBase):
         clear: tuple[str, str],
         audit: AuditEvent,
     ) -> None:
-        forgiven = {"ids": list(forget), "scope": clear[0], "key_digest": clear[1]}
-        await self.transaction(_complete_login, code, forgiven, audit)
+        slots = _id_slots(forget)
+        forgiven = {**slots[0], "scope": clear[0], "key_digest": clear[1]}
+        await self.transaction(_complete_login, code, forgiven, slots[1:], audit)
 
     # -- the TOTP step ----------------------------------------------------------
     async def start_pending_login(self, pending: PendingLogin) -> None:
@@ -134,8 +135,7 @@ class LoginRows(SqlBase):
 
 def _note_attempts(conn: Connection, keys: Sequence[tuple[str, str]], now: float) -> list[int]:
     return [
-        int(conn.execute(_NOTE_ATTEMPT, {"scope": s, "key_digest": k, "at": now}).scalar_one())
-        for s, k in keys
+        int(_NOTE_ATTEMPT.one(conn, {"scope": s, "key_digest": k, "at": now}).id) for s, k in keys
     ]
 
 
@@ -143,21 +143,39 @@ def _count_attempts(
     conn: Connection, keys: Sequence[tuple[str, str]], since: float
 ) -> dict[str, int]:
     return {
-        s: int(
-            conn.execute(
-                _COUNT_ATTEMPTS, {"scope": s, "key_digest": k, "since": since}
-            ).scalar_one()
-        )
+        s: int(_COUNT_ATTEMPTS.one(conn, {"scope": s, "key_digest": k, "since": since}).attempts)
         for s, k in keys
     }
 
 
+def _id_slots(ids: Sequence[int]) -> list[dict[str, int]]:
+    """*ids* as parameter sets of exactly ``_ID_SLOTS`` ids each (at least one set), padded
+    with 0, which is never a row id.  A fixed ``IN`` list is compiled once; an expanding
+    one is rendered again for every execution, which cost a login more than the delete."""
+    padded = list(ids) or [0]
+    padded += [0] * (-len(padded) % _ID_SLOTS)
+    return [
+        dict(zip(_ID_NAMES, padded[start : start + _ID_SLOTS], strict=True))
+        for start in range(0, len(padded), _ID_SLOTS)
+    ]
+
+
+def _forget_attempts(conn: Connection, slots: list[dict[str, int]]) -> None:
+    for ids in slots:
+        _FORGET_ATTEMPTS.run(conn, ids)
+
+
 def _complete_login(
-    conn: Connection, code: AuthorizationCode, forgiven: dict[str, Any], audit: AuditEvent
+    conn: Connection,
+    code: AuthorizationCode,
+    forgiven: dict[str, Any],
+    more: list[dict[str, int]],
+    audit: AuditEvent,
 ) -> None:
-    conn.execute(_FORGIVE_ATTEMPTS, forgiven)
-    conn.execute(
-        _INSERT_CODE,
+    _FORGIVE_ATTEMPTS.run(conn, forgiven)
+    _forget_attempts(conn, more)
+    _INSERT_CODE.run(
+        conn,
         {
             "digest": code.digest,
             "client_id": code.client_id,
@@ -173,9 +191,9 @@ def _complete_login(
 
 
 # Hot-path statements (every login runs them), built once.
-_NOTE_ATTEMPT = t.login_attempts.insert().returning(t.login_attempts.c.id)
-_COUNT_ATTEMPTS = (
-    select(func.count())
+_NOTE_ATTEMPT = Prepared(t.login_attempts.insert().returning(t.login_attempts.c.id))
+_COUNT_ATTEMPTS = Prepared(
+    select(func.count().label("attempts"))
     .select_from(t.login_attempts)
     .where(
         t.login_attempts.c.scope == bindparam("scope"),
@@ -183,17 +201,21 @@ _COUNT_ATTEMPTS = (
         t.login_attempts.c.at > bindparam("since"),
     )
 )
-_FORGET_ATTEMPTS = delete(t.login_attempts).where(
-    t.login_attempts.c.id.in_(bindparam("ids", expanding=True))
-)
+# A login notes two attempts (its account's and its address's): they fit one statement.
+_ID_SLOTS = 4
+_ID_NAMES = tuple(f"id_{i}" for i in range(_ID_SLOTS))
+_ANY_OF_THE_IDS = t.login_attempts.c.id.in_([bindparam(name) for name in _ID_NAMES])
+_FORGET_ATTEMPTS = Prepared(delete(t.login_attempts).where(_ANY_OF_THE_IDS))
 # A login's own attempts and the failures of one key, forgotten in one statement.
-_FORGIVE_ATTEMPTS = delete(t.login_attempts).where(
-    or_(
-        t.login_attempts.c.id.in_(bindparam("ids", expanding=True)),
-        and_(
-            t.login_attempts.c.scope == bindparam("scope"),
-            t.login_attempts.c.key_digest == bindparam("key_digest"),
-        ),
+_FORGIVE_ATTEMPTS = Prepared(
+    delete(t.login_attempts).where(
+        or_(
+            _ANY_OF_THE_IDS,
+            and_(
+                t.login_attempts.c.scope == bindparam("scope"),
+                t.login_attempts.c.key_digest == bindparam("key_digest"),
+            ),
+        )
     )
 )
-_INSERT_CODE = t.authorization_codes.insert()
+_INSERT_CODE = Prepared(t.authorization_codes.insert())

@@ -11,7 +11,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Row
 
 from ...embedded_sqlite import begin
 from ..services.records import (
@@ -26,6 +25,7 @@ from ..services.records import (
     Session,
 )
 from . import schema as t
+from .prepared import Prepared
 from .sql_accounts import account_from
 from .sql_audit import append_audit_in
 from .sql_base import SqlBase, rowcount
@@ -171,8 +171,8 @@ def _rotate(
     conn: Connection, digest: str, new: RefreshToken, now: float, audit: AuditEvent | None
 ) -> bool:
     """The conditional rotation; the new token and the audit event only if it won."""
-    won = conn.execute(_ROTATE, {"b_digest": digest, "b_family_id": new.family_id, "b_now": now})
-    if rowcount(won) != 1:
+    won = _ROTATE.run(conn, {"b_digest": digest, "b_family_id": new.family_id, "b_now": now})
+    if won != 1:
         return False
     _insert_refresh_token(conn, new)
     if audit is not None:
@@ -181,8 +181,8 @@ def _rotate(
 
 
 def _insert_session(conn: Connection, session: Session) -> None:
-    conn.execute(
-        _INSERT_SESSION,
+    _INSERT_SESSION.run(
+        conn,
         {
             "id": session.id,
             "account_id": session.account_id,
@@ -207,10 +207,10 @@ def _start_family(
             "b_now": family.started_at,
             "b_tenant_id": family.tenant_id,
         }
-        conn.execute(_END_OTHER_SCOPED_FAMILIES, switch)
-        conn.execute(_SET_CURRENT_TENANT, switch)
-    conn.execute(
-        _INSERT_FAMILY,
+        _END_OTHER_SCOPED_FAMILIES.run(conn, switch)
+        _SET_CURRENT_TENANT.run(conn, switch)
+    _INSERT_FAMILY.run(
+        conn,
         {
             "id": family.id,
             "session_id": family.session_id,
@@ -230,7 +230,7 @@ def _start_family(
         append_audit_in(conn, audit)
 
 
-def _session_from(row: Row[Any]) -> Session:
+def _session_from(row: Any) -> Session:
     return Session(
         row.id,
         row.account_id,
@@ -242,8 +242,8 @@ def _session_from(row: Row[Any]) -> Session:
 
 
 def _insert_refresh_token(conn: Connection, token: RefreshToken) -> None:
-    conn.execute(
-        _INSERT_REFRESH_TOKEN,
+    _INSERT_REFRESH_TOKEN.run(
+        conn,
         {
             "digest": token.digest,
             "family_id": token.family_id,
@@ -253,7 +253,7 @@ def _insert_refresh_token(conn: Connection, token: RefreshToken) -> None:
     )
 
 
-def refresh_view(row: Row[Any]) -> RefreshView:
+def refresh_view(row: Any) -> RefreshView:
     family = RefreshFamily(
         row.family_id,
         row.session_id,
@@ -366,15 +366,15 @@ def _rotate_statement() -> Any:
     )
 
 
-_REFRESH_VIEW = _refresh_view_statement()
-_REFRESH_CONTEXT = _refresh_context_statement()
-_ROTATE = _rotate_statement()
-_INSERT_REFRESH_TOKEN = t.refresh_tokens.insert()
-_INSERT_SESSION = t.sessions.insert()
-_INSERT_FAMILY = t.refresh_families.insert()
+_REFRESH_VIEW = Prepared(_refresh_view_statement())
+_REFRESH_CONTEXT = Prepared(_refresh_context_statement())
+_ROTATE = Prepared(_rotate_statement())
+_INSERT_REFRESH_TOKEN = Prepared(t.refresh_tokens.insert())
+_INSERT_SESSION = Prepared(t.sessions.insert())
+_INSERT_FAMILY = Prepared(t.refresh_families.insert())
 # A tenant switch: the session's other FI-scoped families of this client end, and the
 # session records the FI it now acts on.
-_END_OTHER_SCOPED_FAMILIES = (
+_END_OTHER_SCOPED_FAMILIES = Prepared(
     update(t.refresh_families)
     .where(
         t.refresh_families.c.session_id == bindparam("b_session_id"),
@@ -384,9 +384,9 @@ _END_OTHER_SCOPED_FAMILIES = (
     )
     .values(revoked_at=bindparam("b_now"))
 )
-_SET_CURRENT_TENANT = (
+_SET_CURRENT_TENANT = Prepared(
     update(t.sessions)
     .where(t.sessions.c.id == bindparam("b_session_id"))
     .values(current_tenant_id=bindparam("b_tenant_id"))
 )
-_BEARER_STATE = _bearer_state_statement()
+_BEARER_STATE = Prepared(_bearer_state_statement())
