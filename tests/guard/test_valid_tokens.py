@@ -87,6 +87,18 @@ async def test_verified_token_is_immutable_all_the_way_down(env: Env) -> None:
     assert isinstance(token.claims["permissions"], tuple)
 
 
+async def test_lists_holding_containers_are_frozen_too(env: Env) -> None:
+    extra = {"scalars": ["a", 1, None], "objects": [{"k": ["v"]}], "lists": [["x"], "y"]}
+    token = await env.verifier.verify(make_token(env.es, valid_claims(**extra)))
+    assert token.claims["scalars"] == ("a", 1, None)
+    objects = token.claims["objects"]
+    assert isinstance(objects, tuple)
+    with pytest.raises(TypeError):
+        objects[0]["k"] = []
+    assert objects[0]["k"] == ("v",)
+    assert token.claims["lists"] == (("x",), "y")
+
+
 async def test_keys_are_fetched_once_for_many_tokens(env: Env) -> None:
     for _ in range(20):
         await env.verifier.verify(make_token(env.es))

@@ -34,6 +34,7 @@ Kind = Literal["admin", "employee", "customer"]
 
 
 MAX_CLAIM_DEPTH = 32
+_CONTAINERS = (dict, list)  # what decoded JSON nests; everything else is a scalar
 
 
 def freeze(value: Any, depth: int = 0) -> Any:
@@ -44,13 +45,10 @@ def freeze(value: Any, depth: int = 0) -> Any:
     # Recurse only into containers: most claims are scalars, and this runs per token.
     if isinstance(value, dict):
         return MappingProxyType(
-            {
-                k: freeze(v, depth + 1) if isinstance(v, (dict, list)) else v
-                for k, v in value.items()
-            }
+            {k: freeze(v, depth + 1) if isinstance(v, _CONTAINERS) else v for k, v in value.items()}
         )
     if isinstance(value, list):
-        return tuple(freeze(v, depth + 1) if isinstance(v, (dict, list)) else v for v in value)
+        return tuple(freeze(v, depth + 1) if isinstance(v, _CONTAINERS) else v for v in value)
     return value
 
 
@@ -78,7 +76,16 @@ class VerifiedToken:
         """Like :meth:`from_claims` for a dict nobody else holds (just decoded): its nested
         containers are frozen in place and the dict itself is wrapped, not copied."""
         for name, value in claims.items():
-            if isinstance(value, (dict, list)):
+            if type(value) is list:
+                # The common shape (``permissions``, a one-element ``aud``): a flat list of
+                # strings becomes a tuple in one C call instead of a generator through freeze.
+                for item in value:
+                    if isinstance(item, _CONTAINERS):
+                        claims[name] = freeze(value, 1)
+                        break
+                else:
+                    claims[name] = tuple(value)
+            elif isinstance(value, _CONTAINERS):
                 claims[name] = freeze(value, 1)
         return cls._build(claims, MappingProxyType(claims))
 
