@@ -560,6 +560,10 @@ async def test_grant_removed_between_mint_and_redeem_refuses_the_redemption(
     assert_refused(await world.redeem_sso(h.sso))
     assert await refusal_reasons(world) == ["grant removed since mint"]
     assert await world.audit_events("sso.redeemed") == []
+    # The refused token was spent: presenting it again is a replay.
+    assert_refused(await world.redeem_sso(h.sso))
+    assert len(await world.audit_events("sso.replay_refused")) == 1
+    assert await refusal_reasons(world) == ["grant removed since mint"]
 
 
 # -- no oracle -------------------------------------------------------------------
