@@ -261,3 +261,57 @@ async def test_another_writer_makes_the_lane_give_up_after_the_busy_timeout_then
     finally:
         other.close()
         await engine.dispose()
+
+
+def _checkpointers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "sqlite-checkpointer"]
+
+
+def _rows_in_the_database_file(path: Path, copy: Path) -> int:
+    """What the main database file holds on its own, without the write-ahead log."""
+    copy.write_bytes(path.read_bytes())
+    alone = sqlite3.connect(copy)
+    try:
+        return int(alone.execute("SELECT count(*) FROM t").fetchone()[0])
+    except sqlite3.OperationalError:  # not even the table yet
+        return 0
+    finally:
+        alone.close()
+
+
+async def test_checkpoints_run_off_the_loop_on_the_checkpointer(tmp_path: Path) -> None:
+    """The serving connections never checkpoint (a COMMIT crossing SQLite's threshold would
+    copy the log and fsync on the event loop); the checkpointer thread does, so committed
+    rows reach the database file while every connection of the engine is still open."""
+    path = tmp_path / "ckpt.db"
+    engine = create_engine_for(f"sqlite+aiosqlite:///{path}")
+    before = len(_checkpointers())
+
+    def autocheckpoint(conn: Connection) -> int:
+        return int(conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
+
+    def fill(conn: Connection) -> None:
+        conn.exec_driver_sql("CREATE TABLE t (v TEXT)")
+        for i in range(2000):  # more log pages than SQLite's automatic threshold (1000)
+            conn.exec_driver_sql("INSERT INTO t VALUES (?)", (f"{i:0>200}",))
+
+    try:
+        assert await run_read(engine, autocheckpoint) == 0
+        async with connect(engine) as conn:
+            assert (await conn.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar_one() == 0
+        assert len(_checkpointers()) == before + 1
+        await run_transaction(engine, fill)
+        deadline = time.monotonic() + 10
+        while _rows_in_the_database_file(path, tmp_path / "copy.db") < 2000:
+            assert time.monotonic() < deadline, "the log was never copied into the file"
+            await asyncio.sleep(0.1)
+    finally:
+        await engine.dispose()
+    # Disposing stops the thread; using the engine again starts it again.
+    assert len(_checkpointers()) == before
+    try:
+        assert await run_read(engine, autocheckpoint) == 0
+        assert len(_checkpointers()) == before + 1
+    finally:
+        await engine.dispose()
+    assert len(_checkpointers()) == before
