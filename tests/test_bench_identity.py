@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tenantgate.bench.identity_bench import SCENARIOS, _summarise
+from tenantgate.bench.identity_bench import SCENARIOS, _summarise, bracket
 
 
 def _run(rate: float) -> dict[str, Any]:
@@ -35,3 +35,12 @@ def test_login_ratios_pair_each_repeat_with_the_limit_measured_beside_it() -> No
     # Baseline ratios pair the same way: 100/400, 100/200, 100/500.
     assert figures["refresh grants / baseline"]["median"] == 0.25
     assert figures["refresh grants / baseline"]["max"] == 0.5
+
+
+def test_the_limit_for_a_login_window_is_the_mean_of_the_two_around_it() -> None:
+    before = {"per_second": 100.0, "cores": 2, "single_verify_ms": 20.0}
+    after = {"per_second": 90.0, "cores": 2, "single_verify_ms": 21.0}
+    limit = bracket(before, after)
+    assert limit["per_second"] == 95.0
+    assert (limit["before_per_second"], limit["after_per_second"]) == (100.0, 90.0)
+    assert limit["single_verify_ms"] == 21.0
