@@ -22,19 +22,11 @@ plain synchronous SQLAlchemy Core runs on a second, synchronous engine over the 
 active beside it.  That skips SQLAlchemy's async adaptation entirely — a coroutine and a
 greenlet switch per DBAPI call — and roughly halves what a five-statement transaction
 costs (measured 461 µs against 267 µs on this project's 2-core machine).
-
-Checkpoints (copying the write-ahead log back into the database file, with its fsyncs) run
-on a thread of their own (:class:`_Checkpointer`), not inside whichever COMMIT crosses
-SQLite's automatic threshold: that COMMIT ran on the event loop, which then waited for the
-copy and the fsyncs.  In seven paired runs of the benchmark's refresh scenario, moving
-them off it raised throughput by 1.5-11.5% (median 2.8%), and p99 latency fell from
-62-64 ms to 56 ms in the two pairs that recorded it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -48,15 +40,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 #: How long a statement waits for another process's write lock, in seconds.
 BUSY_TIMEOUT_S = 5.0
-#: Seconds between the checkpointer's looks at the WAL: while it holds frames, and idle.
-CHECKPOINT_BUSY_S = 0.05
-CHECKPOINT_IDLE_S = 0.5
 # Marks an engine's pool (shared with engines derived through execution_options).
 _INLINE = "_tenantgate_inline"
 _LANE = "_tenantgate_sync_lane"
 P = ParamSpec("P")
 R = TypeVar("R")
-_log = logging.getLogger(__name__)
 
 
 class InlineConnection(aiosqlite.Connection):
@@ -100,88 +88,14 @@ def create_inline_engine(
         max_overflow=0,
         pool_timeout=60,
     )
-    checkpointer = _Checkpointer(path)
-
-    def serving_connection(dbapi_connection: Any, record: Any) -> None:
-        if on_connect is not None:
-            on_connect(dbapi_connection, record)
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's job
-        cursor.close()
-        checkpointer.start()
-
-    event.listen(engine.sync_engine, "connect", serving_connection)
-    event.listen(lane_engine, "connect", serving_connection)
+    if on_connect is not None:
+        event.listen(engine.sync_engine, "connect", on_connect)
+        event.listen(lane_engine, "connect", on_connect)
     lane = _SyncLane(lane_engine)
-
-    def disposed(_engine: Any) -> None:
-        lane.close()
-        checkpointer.close()
-
-    # Disposing the engine replaces its pool (and with it these marks): the lane and the
-    # checkpointer go too (both start again if the engine is used again).
-    event.listen(engine.sync_engine, "engine_disposed", disposed)
+    # Disposing the engine replaces its pool (and with it these marks): the lane goes too.
+    event.listen(engine.sync_engine, "engine_disposed", lambda _engine: lane.close())
     engine.sync_engine.pool.__dict__.update({_INLINE: True, _LANE: lane})
     return engine
-
-
-class _Checkpointer:
-    """PASSIVE checkpoints on a thread of its own, over a connection of its own.
-
-    The serving connections run with ``wal_autocheckpoint=0``.  A PASSIVE checkpoint never
-    waits for readers or writers and never blocks them: it copies what it can and stops.
-    While the log holds frames it looks again after ``CHECKPOINT_BUSY_S``, so the log stays
-    a few megabytes under full load; once a checkpoint has copied everything, the next
-    writer starts the log over.  ``sqlite3`` releases the GIL while SQLite works, so the
-    copy and its fsyncs use the other core.  Synchronous=NORMAL durability is unchanged:
-    a commit is durable once the log is synced, which checkpoints do."""
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        with self._lock:
-            if self._thread is not None and self._thread.is_alive():
-                return
-            self._stop = threading.Event()
-            self._thread = threading.Thread(
-                target=self._run, args=(self._stop,), name="sqlite-checkpointer", daemon=True
-            )
-            self._thread.start()
-
-    def _run(self, stop: threading.Event) -> None:
-        connection = _open(self._path)
-        try:
-            wait, seen = CHECKPOINT_IDLE_S, 0
-            while not stop.wait(wait):
-                frames = self._checkpoint(connection)
-                # Busy while the log keeps changing; a log left as it was (idle, or not yet
-                # started over by a writer) is looked at again only after the idle pause.
-                wait = CHECKPOINT_BUSY_S if frames > 0 and frames != seen else CHECKPOINT_IDLE_S
-                seen = frames
-        finally:
-            connection.close()
-
-    @staticmethod
-    def _checkpoint(connection: sqlite3.Connection) -> int:
-        """One PASSIVE checkpoint; the frames in the log (-1: failed, or not in WAL mode)."""
-        try:
-            row = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        except sqlite3.Error as exc:  # e.g. the file went away under a test; try later
-            _log.warning("sqlite checkpoint failed: %s", exc)
-            return -1
-        # (busy, frames in the log, frames copied into the database file)
-        return int(row[1]) if row is not None else -1
-
-    def close(self) -> None:
-        with self._lock:
-            thread, self._thread = self._thread, None
-            self._stop.set()
-        if thread is not None:
-            thread.join(timeout=10)
 
 
 def runs_inline(engine: AsyncEngine) -> bool:
