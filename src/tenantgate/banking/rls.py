@@ -102,6 +102,21 @@ async def _execute_ddl(conn: AsyncConnection, statement: sql.Composed) -> None:
     await driver.execute(statement)
 
 
+# Any fixed 64-bit key, the same in every process: it names the lock, nothing else.
+_ROLE_DDL_LOCK = 0x7465_6E61_6E74_6701
+
+
+async def _serialize_role_ddl(conn: AsyncConnection) -> None:
+    """Wait for any other role provisioning in this database, until this transaction ends.
+
+    Roles are cluster-wide rows, and PostgreSQL does not queue two ALTER ROLEs of one role:
+    the second fails with "tuple concurrently updated" (two CREATE ROLEs: a unique
+    violation).  Two seeders starting at once (two demo or test runs on one cluster) did
+    exactly that.  The exists-check below also needs the lock to stay true until the DDL.
+    """
+    await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ROLE_DDL_LOCK})
+
+
 async def create_app_role(
     conn: AsyncConnection,
     role: str = DEFAULT_APP_ROLE,
@@ -116,6 +131,7 @@ async def create_app_role(
     deployment, by the migration step), never from the apps themselves.
     """
     name = sql.Identifier(_check_role(role))
+    await _serialize_role_ddl(conn)
     exists = await conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
     verb = sql.SQL("ALTER" if exists else "CREATE")
     await _execute_ddl(
@@ -145,6 +161,7 @@ async def create_app_role(
 async def drop_app_role(conn: AsyncConnection, role: str) -> None:
     """Revoke everything the role holds in this database and drop it (tests, decommissioning)."""
     name = sql.Identifier(_check_role(role))
+    await _serialize_role_ddl(conn)
     exists = await conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
     if exists:
         await _execute_ddl(conn, sql.SQL("DROP OWNED BY {}").format(name))
