@@ -63,12 +63,10 @@ class Prepared:
 
     # -- the four ways to run it ------------------------------------------------
     def rows(self, conn: Connection, params: Params) -> list[Any]:
-        driver = _lane_driver(conn)
-        if driver is None:
+        direct = self._direct(conn, params)
+        if direct is None:
             return list(conn.execute(self.statement, params).all())
-        form = self._form(conn.dialect, params)
-        if form is None:
-            return list(conn.execute(self.statement, params).all())
+        driver, form = direct
         cursor = self._execute(driver, form, params, conn.dialect)
         try:
             return [self._row(form, raw) for raw in cursor.fetchall()]
@@ -87,25 +85,31 @@ class Prepared:
 
     def run(self, conn: Connection, params: Params) -> int:
         """Execute a statement that returns no rows; the rows it matched."""
-        driver = _lane_driver(conn)
-        if driver is not None:
-            form = self._form(conn.dialect, params)
-            if form is not None:
-                cursor = self._execute(driver, form, params, conn.dialect)
-                count = cursor.rowcount
-                cursor.close()
-                return count
-        result: Any = conn.execute(self.statement, params)
-        return int(result.rowcount)
+        direct = self._direct(conn, params)
+        if direct is None:
+            result: Any = conn.execute(self.statement, params)
+            return int(result.rowcount)
+        driver, form = direct
+        cursor = self._execute(driver, form, params, conn.dialect)
+        count = cursor.rowcount
+        cursor.close()
+        return count
 
     # -- the lane path --------------------------------------------------------
-    def _form(self, dialect: Dialect, params: Params) -> _Compiled | None:
+    def _direct(
+        self, conn: Connection, params: Params
+    ) -> tuple[sqlite3.Connection, _Compiled] | None:
+        """The lane's ``sqlite3`` connection and the compiled form for these parameter
+        names, or None: run it through ``Connection.execute``."""
+        driver = _lane_driver(conn)
+        if driver is None:
+            return None
         key = tuple(params)
         try:
-            return self._forms[key]
+            form = self._forms[key]
         except KeyError:
-            form = self._forms[key] = _compile(self.statement, dialect, key)
-            return form
+            form = self._forms[key] = _compile(self.statement, conn.dialect, key)
+        return None if form is None else (driver, form)
 
     @staticmethod
     def _execute(
