@@ -278,11 +278,15 @@ async def run(plan: dict[str, Any]) -> dict[str, Any]:
     pids = tuple(int(p) for p in plan["server_pids"])
     concurrency = int(plan["concurrency"])
     conns = [Connection(driver.host, driver.port) for _ in range(concurrency)]
-    # Prepare a few at a time: the throttle refuses more than 5 attempts of one username
-    # in flight (they are counted before the password is checked).
     slots: list[Slot] = []
-    for start in range(0, concurrency, 4):
-        slots += await asyncio.gather(*(driver.prepare_slot(c) for c in conns[start : start + 4]))
+    if set(plan["scenarios"]) == {"login"}:
+        slots = [Slot(c) for c in conns]  # logins need no session of their own
+    else:
+        # Prepare a few at a time: the throttle refuses more than 5 attempts of one username
+        # in flight (they are counted before the password is checked).
+        for start in range(0, concurrency, 4):
+            batch = conns[start : start + 4]
+            slots += await asyncio.gather(*(driver.prepare_slot(c) for c in batch))
     users = plan.get("login_users") or [plan["username"]]
     for index, slot in enumerate(slots):
         slot.login_user = users[index % len(users)]
