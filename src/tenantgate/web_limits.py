@@ -40,7 +40,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    raise BodyTooLarge
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -50,13 +50,14 @@ class BodyLimit:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
+        except BodyTooLarge:
             if not started:
                 await _refuse(send, 413, "The request body is too large.")
 
 
-class _TooLarge(Exception):
-    pass
+class BodyTooLarge(Exception):
+    """Raised from ``receive`` past the limit; :class:`BodyLimit` turns it into 413, so
+    whatever sits between must let it through."""
 
 
 async def _refuse(send: Send, status: int, description: str) -> None:

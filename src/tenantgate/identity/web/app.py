@@ -8,16 +8,33 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from ...web_limits import BodyLimit
 from ..services.context import Deps
 from ..storage.sql_store import SqlIdentityStore
+from .back_channel import BackChannel
 from .errors import install_error_handlers
 from .headers import SecurityHeaders
 from .login_csrf import derive_csrf_key
 from .login_routes import router as login_router
+from .oauth_routes import BACK_CHANNEL
 from .oauth_routes import router as oauth_router
 from .session_routes import router as session_router
+
+
+class IdentityApp(FastAPI):
+    """FastAPI, with the client-authenticated back channel dispatched ahead of its router
+    (back_channel.py)."""
+
+    back_channel = BackChannel(BACK_CHANNEL)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.back_channel.serves(scope):
+            scope["app"] = self  # the handlers find the app's state through the request
+            await self.back_channel(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_identity_app(deps: Deps, *, cookie_secure: bool = True) -> FastAPI:
@@ -29,7 +46,7 @@ def create_identity_app(deps: Deps, *, cookie_secure: bool = True) -> FastAPI:
         if isinstance(deps.store, SqlIdentityStore):
             await deps.store.engine.dispose()
 
-    app = FastAPI(
+    app = IdentityApp(
         title="Tenantgate identity server",
         version="0.1.0",
         lifespan=lifespan,

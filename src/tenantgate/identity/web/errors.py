@@ -37,11 +37,26 @@ def oauth_error_response(exc: OAuthError) -> JSONResponse:
     return JSONResponse(exc.as_json(), status_code=exc.status, headers=headers)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    async def on_oauth_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, OAuthError)
-        log.info("request_refused", path=request.url.path, error=exc.error, detail=exc.detail)
+DATABASE_DOWN = (OperationalError, DBAPIError, PoolTimeout)
+SERVER_ERROR = {"error": "server_error", "error_description": "The request could not be processed."}
+
+
+def answer_for(exc: Exception, path: str) -> Response:
+    """The answer to *exc*, raised while serving *path*: the framework's exception handlers
+    and the back channel (back_channel.py) both answer through this."""
+    if isinstance(exc, OAuthError):
+        log.info("request_refused", path=path, error=exc.error, detail=exc.detail)
         return oauth_error_response(exc)
+    if isinstance(exc, DATABASE_DOWN):
+        log.warning("database_unavailable", path=path, error=type(exc).__name__)
+        return oauth_error_response(TemporarilyUnavailable("database unavailable"))
+    log.error("unhandled_error", path=path, exc_info=exc)
+    return JSONResponse(SERVER_ERROR, status_code=500, headers=NO_STORE)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_failure(request: Request, exc: Exception) -> Response:
+        return answer_for(exc, request.url.path)
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         return oauth_error_response(InvalidRequest("request validation failed"))
@@ -55,19 +70,7 @@ def install_error_handlers(app: FastAPI) -> None:
             body = {"error": "invalid_request", "error_description": "Method not allowed."}
         return JSONResponse(body, status_code=exc.status_code, headers=NO_STORE)
 
-    async def on_database_down(request: Request, exc: Exception) -> Response:
-        log.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)
-        return oauth_error_response(TemporarilyUnavailable("database unavailable"))
-
-    async def on_anything(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled_error", path=request.url.path)
-        body = {"error": "server_error", "error_description": "The request could not be processed."}
-        return JSONResponse(body, status_code=500, headers=NO_STORE)
-
-    app.add_exception_handler(OAuthError, on_oauth_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(HTTPException, on_http_error)
-    app.add_exception_handler(OperationalError, on_database_down)
-    app.add_exception_handler(DBAPIError, on_database_down)
-    app.add_exception_handler(PoolTimeout, on_database_down)
-    app.add_exception_handler(Exception, on_anything)
+    for failure in (OAuthError, *DATABASE_DOWN, Exception):
+        app.add_exception_handler(failure, on_failure)

@@ -147,6 +147,15 @@ async def resolve_ref(request: Request) -> JSONResponse:
     return JSONResponse(body, headers=NO_STORE)
 
 
+# Served ahead of FastAPI's router (back_channel.py); the routes above document them.
+BACK_CHANNEL = {
+    "/token": token,
+    "/revoke": revoke,
+    "/introspect": introspect,
+    "/tenant-refs/resolve": resolve_ref,
+}
+
+
 @router.get("/healthz", tags=["health"])
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}

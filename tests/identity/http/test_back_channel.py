@@ -1,0 +1,167 @@
+"""The client-authenticated back channel is dispatched ahead of FastAPI's router
+(web/back_channel.py) and answers exactly as the framework would: same handlers, same size
+limit and headers, same failure mapping; anything it does not serve still reaches FastAPI."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from sqlalchemy.exc import OperationalError
+from starlette.types import Message, Receive, Scope, Send
+from structlog.testing import capture_logs
+
+from tenantgate.identity.web import oauth_routes
+from tenantgate.identity.web.app import IdentityApp
+
+from ..harness import World
+
+pytestmark = pytest.mark.anyio
+
+SECURITY_HEADERS = {
+    "content-security-policy",
+    "x-content-type-options",
+    "referrer-policy",
+    "x-frame-options",
+    "cross-origin-opener-policy",
+}
+
+
+async def test_every_back_channel_path_is_the_documented_post_route_with_the_same_handler(
+    world: World,
+) -> None:
+    posts = {
+        route.path: route.endpoint
+        for route in oauth_routes.router.routes
+        if isinstance(route, APIRoute) and "POST" in (route.methods or ())
+    }
+    assert {
+        path: posts.get(path) for path in oauth_routes.BACK_CHANNEL
+    } == oauth_routes.BACK_CHANNEL
+    documented = world.app.openapi()["paths"]
+    assert all("post" in documented[path] for path in oauth_routes.BACK_CHANNEL)
+
+
+async def _framework_unreachable(scope: Scope, receive: Receive, send: Send) -> None:
+    raise AssertionError(f"{scope['method']} {scope['path']} went through the framework")
+
+
+async def test_back_channel_requests_never_enter_the_framework(world: World) -> None:
+    assert isinstance(world.app, IdentityApp)
+    scoped = await world.admin_in("First Harbor Bank")  # the login pages are the framework's
+    world.app.middleware_stack = _framework_unreachable
+
+    answers = [
+        await world.refresh("admin-portal", scoped["refresh_token"]),
+        await world.token("admin-portal", grant_type="refresh_token", refresh_token="x" * 43),
+        await world.token("admin-portal", grant_type="password"),
+        await world.http.post("/revoke", data={"token": "x"}, auth=world.basic("admin-portal")),
+        await world.http.post("/introspect", data={"token": "x"}, auth=world.basic("admin-portal")),
+        await world.http.post(
+            "/tenant-refs/resolve", data={"ref": "x"}, auth=world.basic("admin-portal")
+        ),
+    ]
+    assert [a.status_code for a in answers] == [200, 400, 400, 200, 200, 400]
+    # The guard is real: a path the back channel does not serve does reach it.
+    with pytest.raises(AssertionError, match="went through the framework"):
+        await world.http.get("/healthz")
+
+
+async def test_back_channel_answers_carry_the_security_headers(world: World) -> None:
+    scoped = await world.admin_in("First Harbor Bank")
+    fine = await world.refresh("admin-portal", scoped["refresh_token"])
+    refused = await world.token("admin-portal", grant_type="refresh_token", refresh_token="x")
+    unauthenticated = await world.http.post("/token", data={"grant_type": "refresh_token"})
+    for answer in (fine, refused, unauthenticated):
+        assert set(answer.headers) >= SECURITY_HEADERS, answer.headers
+        assert answer.headers["cache-control"] == "no-store"
+    assert fine.status_code == 200
+    assert refused.status_code == 400
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.headers["www-authenticate"].startswith("Basic ")
+
+
+async def test_an_unexpected_failure_is_a_generic_500_and_logged(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_: Any) -> Any:
+        raise ValueError("secret internals: /srv/keys")
+
+    monkeypatch.setattr(oauth_routes, "grant_tokens", broken)
+    with capture_logs() as logs:
+        answer = await world.token("admin-portal", grant_type="refresh_token", refresh_token="x")
+    assert answer.status_code == 500
+    assert answer.json() == {
+        "error": "server_error",
+        "error_description": "The request could not be processed.",
+    }
+    assert "secret internals" not in answer.text
+    assert set(answer.headers) >= SECURITY_HEADERS
+    [logged] = [entry for entry in logs if entry["event"] == "unhandled_error"]
+    assert logged["path"] == "/token"
+    assert "secret internals" in str(logged["exc_info"])
+
+
+async def test_a_database_outage_is_503_temporarily_unavailable(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def outage(*_: Any) -> Any:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(oauth_routes, "grant_tokens", outage)
+    answer = await world.token("admin-portal", grant_type="refresh_token", refresh_token="x")
+    assert answer.status_code == 503
+    assert answer.json()["error"] == "temporarily_unavailable"
+    assert "connection refused" not in answer.text
+
+
+async def test_other_methods_and_near_paths_still_get_the_framework_answers(world: World) -> None:
+    wrong_method = await world.http.get("/token")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"] == "invalid_request"
+    near = await world.http.post("/token/x", data={"grant_type": "refresh_token"})
+    assert near.status_code == 404
+    assert near.json()["error"] == "not_found"
+
+
+async def test_a_client_that_leaves_mid_body_gets_no_answer_and_breaks_nothing(
+    world: World,
+) -> None:
+    sent: list[Message] = []
+    messages: list[Message] = [
+        {"type": "http.request", "body": b"grant_type=refresh", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive() -> Message:
+        return messages.pop(0)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    user, secret = world.basic("admin-portal")
+    basic = base64.b64encode(f"{user}:{secret}".encode())
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/token",
+        "raw_path": b"/token",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"authorization", b"Basic " + basic),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+    await world.app(scope, receive, send)
+    assert sent == []
+    # The server goes on answering.
+    assert (await world.token("admin-portal", grant_type="password")).status_code == 400
