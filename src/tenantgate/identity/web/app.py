@@ -13,26 +13,27 @@ from starlette.types import Receive, Scope, Send
 from ...web_limits import BodyLimit
 from ..services.context import Deps
 from ..storage.sql_store import SqlIdentityStore
-from .back_channel import BackChannel
+from .direct_routes import DirectRoutes
 from .errors import install_error_handlers
 from .headers import SecurityHeaders
 from .login_csrf import derive_csrf_key
+from .login_routes import DIRECT_ROUTES as LOGIN_PAGE
 from .login_routes import router as login_router
-from .oauth_routes import BACK_CHANNEL
+from .oauth_routes import DIRECT_ROUTES as BACK_CHANNEL
 from .oauth_routes import router as oauth_router
 from .session_routes import router as session_router
 
 
 class IdentityApp(FastAPI):
-    """FastAPI, with the client-authenticated back channel dispatched ahead of its router
-    (back_channel.py)."""
+    """FastAPI, with the back channel and the hosted login page dispatched ahead of its
+    router (direct_routes.py)."""
 
-    back_channel = BackChannel(BACK_CHANNEL)
+    direct_routes = DirectRoutes({**BACK_CHANNEL, **LOGIN_PAGE})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.back_channel.serves(scope):
+        if self.direct_routes.serves(scope):
             scope["app"] = self  # the handlers find the app's state through the request
-            await self.back_channel(scope, receive, send)
+            await self.direct_routes(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 

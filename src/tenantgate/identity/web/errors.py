@@ -43,7 +43,7 @@ SERVER_ERROR = {"error": "server_error", "error_description": "The request could
 
 def answer_for(exc: Exception, path: str) -> Response:
     """The answer to *exc*, raised while serving *path*: the framework's exception handlers
-    and the back channel (back_channel.py) both answer through this."""
+    and the directly dispatched routes (direct_routes.py) both answer through this."""
     if isinstance(exc, OAuthError):
         log.info("request_refused", path=path, error=exc.error, detail=exc.detail)
         return oauth_error_response(exc)

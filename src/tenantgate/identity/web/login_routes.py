@@ -164,6 +164,10 @@ async def submit_login(request: Request) -> Response:
     return _completed(request, outcome)
 
 
+# Served ahead of FastAPI's router (direct_routes.py); the routes above document them.
+DIRECT_ROUTES = {("GET", "/authorize"): authorize, ("POST", "/authorize"): submit_login}
+
+
 async def _second_step(
     request: Request, auth: AuthorizationRequest, form: dict[str, str]
 ) -> Response:

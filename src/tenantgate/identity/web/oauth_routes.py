@@ -147,12 +147,13 @@ async def resolve_ref(request: Request) -> JSONResponse:
     return JSONResponse(body, headers=NO_STORE)
 
 
-# Served ahead of FastAPI's router (back_channel.py); the routes above document them.
-BACK_CHANNEL = {
-    "/token": token,
-    "/revoke": revoke,
-    "/introspect": introspect,
-    "/tenant-refs/resolve": resolve_ref,
+# The client-authenticated back channel, served ahead of FastAPI's router
+# (direct_routes.py); the routes above document it.
+DIRECT_ROUTES = {
+    ("POST", "/token"): token,
+    ("POST", "/revoke"): revoke,
+    ("POST", "/introspect"): introspect,
+    ("POST", "/tenant-refs/resolve"): resolve_ref,
 }
 
 

@@ -1,6 +1,7 @@
-"""The client-authenticated back channel is dispatched ahead of FastAPI's router
-(web/back_channel.py) and answers exactly as the framework would: same handlers, same size
-limit and headers, same failure mapping; anything it does not serve still reaches FastAPI."""
+"""The identity server's hot routes (the back channel and the hosted login page) are
+dispatched ahead of FastAPI's router (web/direct_routes.py) and answer exactly as the
+framework would: same handlers, same size limit and headers, same failure mapping; anything
+else still reaches FastAPI."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import base64
 from typing import Any
 
 import pytest
+from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import OperationalError
 from starlette.types import Message, Receive, Scope, Send
 from structlog.testing import capture_logs
 
-from tenantgate.identity.web import oauth_routes
+from tenantgate.identity.web import login_routes, oauth_routes
 from tenantgate.identity.web.app import IdentityApp
 
 from ..harness import World
@@ -29,33 +31,47 @@ SECURITY_HEADERS = {
 }
 
 
-async def test_every_back_channel_path_is_the_documented_post_route_with_the_same_handler(
+def _registered(router: APIRouter) -> dict[tuple[str, str], Any]:
+    return {
+        (method, route.path): route.endpoint
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+    }
+
+
+async def test_every_direct_route_is_the_documented_route_with_the_same_handler(
     world: World,
 ) -> None:
-    posts = {
-        route.path: route.endpoint
-        for route in oauth_routes.router.routes
-        if isinstance(route, APIRoute) and "POST" in (route.methods or ())
-    }
-    assert {
-        path: posts.get(path) for path in oauth_routes.BACK_CHANNEL
-    } == oauth_routes.BACK_CHANNEL
     documented = world.app.openapi()["paths"]
-    assert all("post" in documented[path] for path in oauth_routes.BACK_CHANNEL)
+    for module in (oauth_routes, login_routes):
+        registered = _registered(module.router)
+        assert {key: registered.get(key) for key in module.DIRECT_ROUTES} == module.DIRECT_ROUTES
+        for method, path in module.DIRECT_ROUTES:
+            assert method.lower() in documented[path]
+    assert isinstance(world.app, IdentityApp)
+    assert world.app.direct_routes.routes == {
+        **oauth_routes.DIRECT_ROUTES,
+        **login_routes.DIRECT_ROUTES,
+    }
 
 
 async def _framework_unreachable(scope: Scope, receive: Receive, send: Send) -> None:
     raise AssertionError(f"{scope['method']} {scope['path']} went through the framework")
 
 
-async def test_back_channel_requests_never_enter_the_framework(world: World) -> None:
+async def test_hot_requests_never_enter_the_framework(world: World) -> None:
     assert isinstance(world.app, IdentityApp)
-    scoped = await world.admin_in("First Harbor Bank")  # the login pages are the framework's
+    scoped = await world.admin_in("First Harbor Bank")  # lists FIs: GET /tenants
     world.app.middleware_stack = _framework_unreachable
 
+    # The login page and the code exchange; then a refresh and both halves of an SSO.
+    assert (await world.login("admin-portal", "admin"))["access_token"]
+    minted = await world.mint_sso(scoped["access_token"])
     answers = [
         await world.refresh("admin-portal", scoped["refresh_token"]),
-        await world.token("admin-portal", grant_type="refresh_token", refresh_token="x" * 43),
+        minted,
+        await world.redeem_sso(minted.json()["access_token"]),
         await world.token("admin-portal", grant_type="password"),
         await world.http.post("/revoke", data={"token": "x"}, auth=world.basic("admin-portal")),
         await world.http.post("/introspect", data={"token": "x"}, auth=world.basic("admin-portal")),
@@ -63,10 +79,19 @@ async def test_back_channel_requests_never_enter_the_framework(world: World) -> 
             "/tenant-refs/resolve", data={"ref": "x"}, auth=world.basic("admin-portal")
         ),
     ]
-    assert [a.status_code for a in answers] == [200, 400, 400, 200, 200, 400]
-    # The guard is real: a path the back channel does not serve does reach it.
+    assert [a.status_code for a in answers] == [200, 200, 200, 400, 200, 200, 400]
+    # The guard is real: a route that is not dispatched directly does reach it.
     with pytest.raises(AssertionError, match="went through the framework"):
         await world.http.get("/healthz")
+
+
+async def test_the_login_page_keeps_its_own_policy_and_cookie(world: World) -> None:
+    page, _ = await world.login_page("admin-portal")
+    assert page.status_code == 200
+    policy = page.headers["content-security-policy"]
+    assert "form-action 'self' http" in policy  # the client's origin, not the default
+    assert set(page.headers) >= SECURITY_HEADERS
+    assert "set-cookie" in page.headers
 
 
 async def test_back_channel_answers_carry_the_security_headers(world: World) -> None:
