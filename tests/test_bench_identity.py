@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tenantgate.bench.identity_bench import SCENARIOS, _summarise, bracket
+from tenantgate.bench.identity_bench import SCENARIOS, _summarise, bracket, sides_in_order
 
 
 def _run(rate: float) -> dict[str, Any]:
@@ -44,3 +44,8 @@ def test_the_limit_for_a_login_window_is_the_mean_of_the_two_around_it() -> None
     assert limit["per_second"] == 95.0
     assert (limit["before_per_second"], limit["after_per_second"]) == (100.0, 90.0)
     assert limit["single_verify_ms"] == 21.0
+
+
+def test_the_server_that_goes_first_alternates_between_repeats() -> None:
+    orders = [sides_in_order(repeat) for repeat in range(4)]
+    assert orders == [("identity", "baseline"), ("baseline", "identity")] * 2

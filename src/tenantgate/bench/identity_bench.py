@@ -8,12 +8,15 @@
 * the load generator (`loadgen.py`) as a separate process (one thread, uvloop, raw
   HTTP/1.1 keep-alive), which reports the cores used by each side per measured window.
 
-Each repeat runs the real server's scenarios and then the baseline's back to back, so
-every ratio compares figures taken under the same machine load; the reported figure is
-the median over repeats.  Logins are measured against what Argon2id with the configured
-parameters allows on this machine's cores, measured right before and right after each
-repeat's logins (their mean: the machine's capability during the window, even if it drifts
-between the two)."""
+Each repeat runs the real server's scenarios and the baseline's back to back, so every ratio
+compares figures taken under the same machine load, and the two swap places from one repeat
+to the next (:func:`sides_in_order`): in paired runs of two builds of the identity server on
+this machine, whichever ran first was often several percent faster, a bias a fixed order
+would put into every ratio.  The reported figure is the median over repeats.
+
+Logins are measured against what Argon2id with the configured parameters allows on this
+machine's cores, measured right before and right after each repeat's logins (their mean:
+the machine's capability during the window, even if it drifts between the two)."""
 
 from __future__ import annotations
 
@@ -136,15 +139,19 @@ def run_identity_benchmarks(repeats: int) -> dict[str, Any]:
         real_runs: dict[str, list[dict[str, Any]]] = {s: [] for s in (*SCENARIOS, "login")}
         base_runs: dict[str, list[dict[str, Any]]] = {s: [] for s in SCENARIOS}
         limits: list[dict[str, float]] = []
+        servers = {"identity": identity, "baseline": baseline}
         try:
-            for _ in range(repeats):
-                real = run_loadgen(_plan(identity, world, list(SCENARIOS), "identity"), directory)
+            for repeat in range(repeats):
+                runs = {
+                    side: run_loadgen(_plan(servers[side], world, list(SCENARIOS), side), directory)
+                    for side in sides_in_order(repeat)
+                }
+                real, base = runs["identity"], runs["baseline"]
                 # Just before and just after the logins (servers idle both times): each
                 # repeat's ratio compares figures taken seconds apart, under the same load.
                 before = argon2_limit()
                 real.update(run_loadgen(_plan(identity, world, ["login"], "identity"), directory))
                 limits.append(bracket(before, argon2_limit()))
-                base = run_loadgen(_plan(baseline, world, list(SCENARIOS), "baseline"), directory)
                 for name in real_runs:
                     real_runs[name] += real[name]
                 for name in base_runs:
@@ -153,6 +160,11 @@ def run_identity_benchmarks(repeats: int) -> dict[str, Any]:
             identity.stop()
             baseline.stop()
     return _summarise(kind, real_runs, base_runs, limits)
+
+
+def sides_in_order(repeat: int) -> tuple[str, str]:
+    """Which server's scenarios run first in *repeat*: they alternate."""
+    return ("identity", "baseline") if repeat % 2 == 0 else ("baseline", "identity")
 
 
 def _summarise(
