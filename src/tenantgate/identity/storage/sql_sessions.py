@@ -8,6 +8,7 @@ from sqlalchemy import (
     Connection,
     and_,
     bindparam,
+    insert,
     select,
     update,
 )
@@ -171,10 +172,17 @@ def _rotate(
     conn: Connection, digest: str, new: RefreshToken, now: float, audit: AuditEvent | None
 ) -> bool:
     """The conditional rotation; the new token and the audit event only if it won."""
-    won = _ROTATE.run(conn, {"b_digest": digest, "b_family_id": new.family_id, "b_now": now})
-    if won != 1:
-        return False
-    _insert_refresh_token(conn, new)
+    rotation = {"b_digest": digest, "b_family_id": new.family_id, "b_now": now}
+    if conn.dialect.name == "postgresql":
+        # One round trip: the new token is inserted only from the row the UPDATE rotated.
+        new_token = {"n_digest": new.digest, "n_issued_at": new.issued_at}
+        won = _ROTATE_INTO_NEW.run(conn, {**rotation, **new_token, "n_expires": new.expires_at})
+        if won != 1:
+            return False
+    else:
+        if _ROTATE.run(conn, rotation) != 1:
+            return False
+        _insert_refresh_token(conn, new)
     if audit is not None:
         append_audit_in(conn, audit)
     return True
@@ -366,9 +374,27 @@ def _rotate_statement() -> Any:
     )
 
 
+def _rotate_into_new_statement() -> Any:
+    """PostgreSQL: the rotation as a data-modifying CTE whose one returned row (if it won)
+    becomes the new token; the INSERT's row count says whether it won."""
+    rt = t.refresh_tokens.c
+    won = _rotate_statement().returning(rt.family_id).cte("won")
+    new_row = select(
+        bindparam("n_digest", type_=rt.digest.type),
+        won.c.family_id,
+        bindparam("n_issued_at", type_=rt.issued_at.type),
+        bindparam("n_expires", type_=rt.expires_at.type),
+    )
+    columns = ["digest", "family_id", "issued_at", "expires_at"]
+    statement = insert(t.refresh_tokens).from_select(columns, new_row).add_cte(won)
+    # SQLAlchemy keeps an INSERT's row count only when asked.
+    return statement.execution_options(preserve_rowcount=True)
+
+
 _REFRESH_VIEW = Prepared(_refresh_view_statement())
 _REFRESH_CONTEXT = Prepared(_refresh_context_statement())
 _ROTATE = Prepared(_rotate_statement())
+_ROTATE_INTO_NEW = Prepared(_rotate_into_new_statement())
 _INSERT_REFRESH_TOKEN = Prepared(t.refresh_tokens.insert())
 _INSERT_SESSION = Prepared(t.sessions.insert())
 _INSERT_FAMILY = Prepared(t.refresh_families.insert())
