@@ -21,7 +21,8 @@ from ..identity.domain.keys import generate_signing_key, open_signing_key
 from .stats import figure
 
 ISSUER = "https://identity.bench"
-ROUNDS = 2000
+ROUNDS = 200  # tokens per round: ~20 ms, short enough that both sides of a pair see one machine
+PAIRS = 60
 
 
 def _token() -> tuple[str, dict[str, Any]]:
@@ -71,12 +72,24 @@ def run_verify_benchmarks(repeats: int) -> dict[str, Any]:
         return (time.perf_counter() - started) / ROUNDS * 1e6
 
     # Rounds alternate, so each ratio compares figures taken under the same machine load.
+    # They are short and many: on a shared 2-vCPU machine the speed drifts within a second
+    # (rounds of 2000 tokens gave pair ratios from 1.24 to 1.69 in one run), and the median
+    # of many short pairs is what a drifting machine cannot move much.
     guard: list[float] = []
     plain: list[float] = []
-    raw_round()  # warm-up
-    for _ in range(max(repeats, 5)):
-        guard.append(asyncio.run(guard_round()))
-        plain.append(raw_round())
+
+    async def alternate() -> None:
+        raw_round()  # warm-up, both sides
+        await guard_round()
+        for pair in range(max(PAIRS, repeats)):
+            if pair % 2:  # and which goes first alternates too
+                plain.append(raw_round())
+                guard.append(await guard_round())
+            else:
+                guard.append(await guard_round())
+                plain.append(raw_round())
+
+    asyncio.run(alternate())
     ratio = [g / r for g, r in zip(guard, plain, strict=True)]
     return {
         "guard_verify": figure(guard, "µs/token"),
