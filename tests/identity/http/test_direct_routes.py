@@ -190,3 +190,35 @@ async def test_a_client_that_leaves_mid_body_gets_no_answer_and_breaks_nothing(
     assert sent == []
     # The server goes on answering.
     assert (await world.token("admin-portal", grant_type="password")).status_code == 400
+
+
+async def test_the_login_page_fails_with_a_readable_page(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def outage(*_: Any) -> Any:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    async def broken(*_: Any) -> Any:
+        raise ValueError("secret internals: /srv/keys")
+
+    page, _ = await world.login_page("admin-portal")
+    monkeypatch.setattr(login_routes, "validate_authorization_request", outage)
+    with capture_logs() as logs:
+        unavailable, _ = await world.login_page("admin-portal")
+    monkeypatch.undo()
+    monkeypatch.setattr(login_routes, "log_in", broken)
+    failed = await world.submit_login(page, "admin", "whatever")
+
+    assert unavailable.status_code == 503
+    assert unavailable.headers["content-type"].startswith("text/html")
+    assert login_routes.UNAVAILABLE_TEXT in unavailable.text
+    assert failed.status_code == 500
+    assert login_routes.FAILED_TEXT in failed.text
+    for answer in (unavailable, failed):
+        assert "connection refused" not in answer.text
+        assert "secret internals" not in answer.text
+        assert answer.headers["cache-control"] == "no-store"
+        assert "form-action 'self';" in answer.headers["content-security-policy"]
+    assert [entry["path"] for entry in logs if entry["event"] == "database_unavailable"] == [
+        "/authorize"
+    ]

@@ -18,6 +18,7 @@ from .errors import install_error_handlers
 from .headers import SecurityHeaders
 from .login_csrf import derive_csrf_key
 from .login_routes import DIRECT_ROUTES as LOGIN_PAGE
+from .login_routes import FAILURE_PAGES as LOGIN_FAILURE_PAGES
 from .login_routes import router as login_router
 from .oauth_routes import DIRECT_ROUTES as BACK_CHANNEL
 from .oauth_routes import router as oauth_router
@@ -28,7 +29,7 @@ class IdentityApp(FastAPI):
     """FastAPI, with the back channel and the hosted login page dispatched ahead of its
     router (direct_routes.py)."""
 
-    direct_routes = DirectRoutes({**BACK_CHANNEL, **LOGIN_PAGE})
+    direct_routes = DirectRoutes({**BACK_CHANNEL, **LOGIN_PAGE}, failure_pages=LOGIN_FAILURE_PAGES)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.direct_routes.serves(scope):

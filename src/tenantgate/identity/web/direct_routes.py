@@ -30,13 +30,22 @@ from .headers import SecurityHeaders
 
 Handler = Callable[[Request], Awaitable[Response]]
 Routes = Mapping[tuple[str, str], Handler]  # (method, path) -> handler
+# A page for a browser in place of the JSON failure answer, with the same status.
+FailurePage = Callable[[Request, int], Response]
 
 
 class DirectRoutes:
-    """Serves exactly the (method, path) pairs of *routes* (check with :meth:`serves`)."""
+    """Serves exactly the (method, path) pairs of *routes* (check with :meth:`serves`).
 
-    def __init__(self, routes: Routes) -> None:
+    A failure is answered as errors.answer_for answers it (and logged there); for the
+    routes in *failure_pages*, which browsers load, a readable page with that status takes
+    the JSON body's place."""
+
+    def __init__(
+        self, routes: Routes, *, failure_pages: Mapping[tuple[str, str], FailurePage] | None = None
+    ) -> None:
         self.routes = dict(routes)
+        self.failure_pages = dict(failure_pages or {})
         self._stack = BodyLimit(SecurityHeaders(self._serve))
 
     def serves(self, scope: Scope) -> bool:
@@ -46,13 +55,17 @@ class DirectRoutes:
         await self._stack(scope, receive, send)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope["path"]
+        key: tuple[str, str] = (scope["method"], scope["path"])
+        request = Request(scope, receive)
         try:
-            response = await self.routes[scope["method"], path](Request(scope, receive))
+            response = await self.routes[key](request)
         except BodyTooLarge:
             raise  # BodyLimit answers 413
         except ClientDisconnect:
             return  # nobody is left to answer
         except Exception as exc:
-            response = answer_for(exc, path)
+            response = answer_for(exc, key[1])
+            page = self.failure_pages.get(key)
+            if page is not None:
+                response = page(request, response.status_code)
         await response(scope, receive, send)

@@ -38,6 +38,9 @@ THROTTLED_TEXT = "Too many sign-in attempts. Please wait a few minutes and try a
 TOTP_FAILED_TEXT = "The code is not correct."
 TOTP_RESTART_TEXT = "Please sign in again."
 TOTP_STEP = "totp"
+UNAVAILABLE_TEXT = "Sign-in is not available right now. Please try again in a few minutes."
+NOT_PROCESSED_TEXT = "The sign-in request could not be processed."
+FAILED_TEXT = "Something went wrong on our side. Please try again."
 
 
 def _pending_cookie(secure: bool) -> str:
@@ -166,6 +169,17 @@ async def submit_login(request: Request) -> Response:
 
 # Served ahead of FastAPI's router (direct_routes.py); the routes above document them.
 DIRECT_ROUTES = {("GET", "/authorize"): authorize, ("POST", "/authorize"): submit_login}
+
+
+def failure_page(request: Request, status: int) -> Response:
+    """What a browser sees when sign-in fails on our side, in place of the JSON answer
+    (same status; the cause is logged, never shown)."""
+    if status == 503:
+        return _error_page(request, UNAVAILABLE_TEXT, status)
+    return _error_page(request, NOT_PROCESSED_TEXT if status < 500 else FAILED_TEXT, status)
+
+
+FAILURE_PAGES = dict.fromkeys(DIRECT_ROUTES, failure_page)
 
 
 async def _second_step(
