@@ -9,7 +9,7 @@ from sqlalchemy import Connection, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ...embedded_sqlite import run_transaction
-from ..domain.audit_chain import chain_hash
+from ..domain.audit_chain import CHAINED_FIELDS, chain_hash
 from ..services.records import AuditEvent
 from . import schema as t
 from .prepared import Prepared
@@ -64,10 +64,7 @@ _BUMP_HEAD = Prepared(
     .values(seq=t.audit_chain_head.c.seq + 1)
     .returning(t.audit_chain_head.c.seq, t.audit_chain_head.c.last_hash)
 )
-_LINK_COLUMNS = (
-    "seq", "at", "event", "account_id", "client_id", "tenant_id", "session_id", "address",
-    "detail", "prev_hash", "hash",
-)  # fmt: skip
+_LINK_COLUMNS = (*CHAINED_FIELDS, "prev_hash", "hash")
 # Bound as e_<column>: inside the UPDATE below, names of the head's columns are reserved.
 _INSERT_AUDIT_STATEMENT = insert(t.audit_events).values(
     {name: bindparam(f"e_{name}") for name in _LINK_COLUMNS}

@@ -175,9 +175,12 @@ def _rotate(
     rotation = {"b_digest": digest, "b_family_id": new.family_id, "b_now": now}
     if conn.dialect.name == "postgresql":
         # One round trip: the new token is inserted only from the row the UPDATE rotated.
-        new_token = {"n_digest": new.digest, "n_issued_at": new.issued_at}
-        won = _ROTATE_INTO_NEW.run(conn, {**rotation, **new_token, "n_expires": new.expires_at})
-        if won != 1:
+        new_token = {
+            "n_digest": new.digest,
+            "n_issued_at": new.issued_at,
+            "n_expires": new.expires_at,
+        }
+        if _ROTATE_INTO_NEW.run(conn, {**rotation, **new_token}) != 1:
             return False
     else:
         if _ROTATE.run(conn, rotation) != 1:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import structlog
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -37,7 +37,7 @@ def oauth_error_response(exc: OAuthError) -> JSONResponse:
     return JSONResponse(exc.as_json(), status_code=exc.status, headers=headers)
 
 
-DATABASE_DOWN = (OperationalError, DBAPIError, PoolTimeout)
+DATABASE_DOWN = (DBAPIError, PoolTimeout)  # OperationalError is a DBAPIError
 SERVER_ERROR = {"error": "server_error", "error_description": "The request could not be processed."}
 
 
