@@ -14,7 +14,7 @@ from ...embedded_sqlite import BUSY_TIMEOUT_S, create_inline_engine
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_engine_for(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine_for(url: str, *, pool_size: int = 20) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database:
@@ -34,7 +34,7 @@ def create_engine_for(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=0,
         pool_recycle=1800,
         pool_timeout=5,
         connect_args={"connect_timeout": 5},
