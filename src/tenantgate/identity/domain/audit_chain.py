@@ -45,6 +45,21 @@ def chain_hash(prev_hash: str, record: Mapping[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + canonical_record(record)).hexdigest()
 
 
+# ``seq`` sits between ``event`` and ``session_id`` in the sorted keys: never first or last.
+_SEQ_SLOT = b',"seq":0,'
+
+
+def canonical_parts(record: Mapping[str, Any]) -> tuple[bytes, bytes]:
+    """The canonical JSON of *record* (every chained field but ``seq``) split where ``seq``
+    goes: ``prefix + str(seq) + suffix`` is :func:`canonical_record` of the record with
+    that ``seq``, for a store that numbers and hashes the link itself (the PostgreSQL
+    append does, in one statement).  The slot is found unambiguously: inside a JSON
+    string every ``"`` is escaped, so ``,"seq":`` can only be the key itself."""
+    whole = canonical_record({**record, "seq": 0})
+    at = whole.index(_SEQ_SLOT)
+    return whole[: at + len(_SEQ_SLOT) - 2], whole[at + len(_SEQ_SLOT) - 1 :]
+
+
 @dataclass(frozen=True, slots=True)
 class ChainBreak:
     seq: int | None  # the first record that does not fit (None: the head does not fit)

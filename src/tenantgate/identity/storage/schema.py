@@ -225,4 +225,7 @@ audit_chain_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", Integer, nullable=False),
     Column("last_hash", String(64), nullable=False),
+    # The hash before last_hash: PostgreSQL's one-statement append moves last_hash here
+    # while it computes the new one, and reads both back for the new record's link.
+    Column("prev_hash", String(64), nullable=True),
 )

@@ -5,11 +5,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, update
+from sqlalchemy import (
+    CTE,
+    Connection,
+    LargeBinary,
+    String,
+    bindparam,
+    cast,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ...embedded_sqlite import run_transaction
-from ..domain.audit_chain import CHAINED_FIELDS, chain_hash
+from ..domain.audit_chain import CHAINED_FIELDS, canonical_parts, chain_hash
 from ..services.records import AuditEvent
 from . import schema as t
 from .prepared import Prepared
@@ -34,9 +46,23 @@ async def append_audit_event(engine: AsyncEngine, event: AuditEvent) -> None:
 
 def append_audit_in(conn: Connection, event: AuditEvent) -> None:
     """The append itself, inside the caller's transaction (see ``append_audit_event``)."""
+    record = unnumbered_record(event)
+    if conn.dialect.name == "postgresql":
+        if _APPEND_LINK.run(conn, link_parameters(record)) != 1:
+            raise LookupError("the audit chain head row is missing")
+        return
     head = _BUMP_HEAD.one(conn, {})
-    record: dict[str, Any] = {
-        "seq": int(head.seq),
+    record["seq"] = int(head.seq)
+    digest = chain_hash(head.last_hash, record)
+    link = {f"e_{name}": value for name, value in record.items()}
+    link.update(e_prev_hash=head.last_hash, e_hash=digest, b_last_hash=digest)
+    _INSERT_AUDIT.run(conn, link)
+    _SET_HEAD_HASH.run(conn, link)
+
+
+def unnumbered_record(event: AuditEvent) -> dict[str, Any]:
+    """The chained columns of *event*, all but ``seq``, which the append gives it."""
+    return {
         "at": float(event.at),
         "event": event.event,
         "account_id": event.account_id,
@@ -46,16 +72,14 @@ def append_audit_in(conn: Connection, event: AuditEvent) -> None:
         "address": event.address,
         "detail": json.dumps(event.detail, sort_keys=True, default=str),
     }
-    digest = chain_hash(head.last_hash, record)
+
+
+def link_parameters(record: dict[str, Any]) -> dict[str, Any]:
+    """Parameters of :func:`append_link_statement` for an :func:`unnumbered_record`."""
+    prefix, suffix = canonical_parts(record)
     link = {f"e_{name}": value for name, value in record.items()}
-    link.update(e_prev_hash=head.last_hash, e_hash=digest, b_last_hash=digest)
-    if conn.dialect.name == "postgresql":
-        # One round trip fewer while this transaction holds the head's row lock, which
-        # every other appender is queued behind (see append_audit_event).
-        _LINK.run(conn, link)
-    else:
-        _INSERT_AUDIT.run(conn, link)
-        _SET_HEAD_HASH.run(conn, link)
+    link.update(b_prefix=prefix, b_suffix=suffix)
+    return link
 
 
 _BUMP_HEAD = Prepared(
@@ -65,7 +89,8 @@ _BUMP_HEAD = Prepared(
     .returning(t.audit_chain_head.c.seq, t.audit_chain_head.c.last_hash)
 )
 _LINK_COLUMNS = (*CHAINED_FIELDS, "prev_hash", "hash")
-# Bound as e_<column>: inside the UPDATE below, names of the head's columns are reserved.
+# Bound as e_<column>, as in the PostgreSQL statement below, where the head's column names
+# are taken.
 _INSERT_AUDIT_STATEMENT = insert(t.audit_events).values(
     {name: bindparam(f"e_{name}") for name in _LINK_COLUMNS}
 )
@@ -76,6 +101,52 @@ _SET_HEAD_HASH_STATEMENT = (
     .values(last_hash=bindparam("b_last_hash"))
 )
 _SET_HEAD_HASH = Prepared(_SET_HEAD_HASH_STATEMENT)
-# PostgreSQL only (SQLite has no data-modifying CTEs): the event and the new head hash in
-# one statement.
-_LINK = Prepared(_SET_HEAD_HASH_STATEMENT.add_cte(_INSERT_AUDIT_STATEMENT.cte("appended")))
+
+
+def append_link_statement(after: CTE | None = None) -> Any:
+    """PostgreSQL: a whole link in one statement, so the chain head's row lock, which every
+    appender on every instance queues behind, is taken by the statement that needs it and
+    held only until the commit.  The database numbers the record and hashes it, with the
+    same formula as :func:`chain_hash`: SHA-256 over the previous hash's ASCII, then the
+    record's canonical JSON, whose only part the database writes is ``seq``
+    (:func:`canonical_parts` gives the rest).  ``SET`` reads the row as it was, so
+    ``prev_hash`` takes the old ``last_hash``; when the UPDATE waited for another
+    appender's lock, PostgreSQL re-reads the row that one committed before setting any.
+
+    With *after* (a data-modifying CTE of the same statement), the link is made only if
+    that CTE returned a row: a conditional write and its audit record in one statement."""
+    h = t.audit_chain_head.c
+    new_seq = h.seq + 1
+    canonical = (
+        bindparam("b_prefix", type_=LargeBinary)
+        .op("||")(func.convert_to(cast(new_seq, String), "UTF8"))
+        .op("||")(bindparam("b_suffix", type_=LargeBinary))
+    )
+    linked_hash = func.encode(
+        func.sha256(func.convert_to(h.last_hash, "UTF8").op("||")(canonical)), "hex"
+    )
+    only_if = [exists(select(1).select_from(after))] if after is not None else []
+    bumped = (
+        update(t.audit_chain_head)
+        .where(h.id == 1, *only_if)
+        .values(seq=new_seq, prev_hash=h.last_hash, last_hash=linked_hash)
+        .returning(h.seq, h.prev_hash, h.last_hash)
+        .cte("bumped")
+    )
+    chained = [name for name in CHAINED_FIELDS if name != "seq"]
+    row = select(
+        bumped.c.seq,
+        *(bindparam(f"e_{name}", type_=t.audit_events.c[name].type) for name in chained),
+        bumped.c.prev_hash,
+        bumped.c.last_hash,
+    )
+    statement = (
+        insert(t.audit_events)
+        .from_select(["seq", *chained, "prev_hash", "hash"], row)
+        .add_cte(bumped)
+    )
+    # SQLAlchemy keeps an INSERT's row count only when asked; 0 means no head row.
+    return statement.execution_options(preserve_rowcount=True)
+
+
+_APPEND_LINK = Prepared(append_link_statement())

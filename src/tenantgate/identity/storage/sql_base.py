@@ -51,6 +51,16 @@ class SqlBase:
         """*work* as a read on ``self.reader`` (autocommit on PostgreSQL)."""
         return await run_read(self.reader, work, *args, **kwargs)
 
+    async def single_statement(
+        self, work: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """*work*, which runs exactly one statement, committed by that statement alone: in
+        autocommit on PostgreSQL (a statement is atomic by itself, so BEGIN and COMMIT
+        would only add round trips), as a transaction elsewhere."""
+        if self.dialect == "postgresql":
+            return await run_read(self.reader, work, *args, **kwargs)
+        return await run_transaction(self.engine, work, *args, **kwargs)
+
     async def first_row(self, statement: Prepared, params: Mapping[str, Any]) -> Any | None:
         """The first row of one read statement (the hot single-row lookups)."""
         return await self.read(_first_row, statement, params)

@@ -28,7 +28,7 @@ from ..services.records import (
 from . import schema as t
 from .prepared import Prepared
 from .sql_accounts import account_from
-from .sql_audit import append_audit_in
+from .sql_audit import append_audit_in, append_link_statement, link_parameters, unnumbered_record
 from .sql_base import SqlBase, rowcount
 from .upsert import insert_ignoring_conflicts
 
@@ -137,6 +137,8 @@ class SessionRows(SqlBase):
     async def rotate_refresh_token(
         self, digest: str, new: RefreshToken, now: float, *, audit: AuditEvent | None = None
     ) -> bool:
+        if audit is not None and self.dialect == "postgresql":
+            return await self.single_statement(_rotate_and_link, digest, new, now, audit)
         return await self.transaction(_rotate, digest, new, now, audit)
 
     async def revoke_family(self, family_id: str, now: float) -> None:
@@ -189,6 +191,22 @@ def _rotate(
     if audit is not None:
         append_audit_in(conn, audit)
     return True
+
+
+def _rotate_and_link(
+    conn: Connection, digest: str, new: RefreshToken, now: float, audit: AuditEvent
+) -> bool:
+    """PostgreSQL: :func:`_rotate` with its audit record, as one statement."""
+    params = link_parameters(unnumbered_record(audit))
+    params.update(
+        b_digest=digest,
+        b_family_id=new.family_id,
+        b_now=now,
+        n_digest=new.digest,
+        n_issued_at=new.issued_at,
+        n_expires=new.expires_at,
+    )
+    return _ROTATE_AND_LINK.run(conn, params) == 1
 
 
 def _insert_session(conn: Connection, session: Session) -> None:
@@ -377,11 +395,9 @@ def _rotate_statement() -> Any:
     )
 
 
-def _rotate_into_new_statement() -> Any:
-    """PostgreSQL: the rotation as a data-modifying CTE whose one returned row (if it won)
-    becomes the new token; the INSERT's row count says whether it won."""
+def _new_token_from(won: Any) -> Any:
+    """PostgreSQL: the new token, inserted from the row the rotation CTE *won* returned."""
     rt = t.refresh_tokens.c
-    won = _rotate_statement().returning(rt.family_id).cte("won")
     new_row = select(
         bindparam("n_digest", type_=rt.digest.type),
         won.c.family_id,
@@ -389,15 +405,33 @@ def _rotate_into_new_statement() -> Any:
         bindparam("n_expires", type_=rt.expires_at.type),
     )
     columns = ["digest", "family_id", "issued_at", "expires_at"]
-    statement = insert(t.refresh_tokens).from_select(columns, new_row).add_cte(won)
+    return insert(t.refresh_tokens).from_select(columns, new_row)
+
+
+def _rotate_into_new_statement() -> Any:
+    """PostgreSQL: the rotation as a data-modifying CTE whose one returned row (if it won)
+    becomes the new token; the INSERT's row count says whether it won."""
+    won = _rotate_statement().returning(t.refresh_tokens.c.family_id).cte("won")
+    statement = _new_token_from(won).add_cte(won)
     # SQLAlchemy keeps an INSERT's row count only when asked.
     return statement.execution_options(preserve_rowcount=True)
+
+
+def _rotate_and_link_statement() -> Any:
+    """PostgreSQL: the rotation, the new token and the audit record as one statement,
+    which commits on its own (autocommit): all of it or none, without the BEGIN and
+    COMMIT round trips, and the chain head's lock is held for the statement only.  The
+    audit INSERT's row count says whether the rotation won."""
+    won = _rotate_statement().returning(t.refresh_tokens.c.family_id).cte("won")
+    inserted = _new_token_from(won).returning(t.refresh_tokens.c.digest).cte("inserted")
+    return append_link_statement(after=inserted).add_cte(won)
 
 
 _REFRESH_VIEW = Prepared(_refresh_view_statement())
 _REFRESH_CONTEXT = Prepared(_refresh_context_statement())
 _ROTATE = Prepared(_rotate_statement())
 _ROTATE_INTO_NEW = Prepared(_rotate_into_new_statement())
+_ROTATE_AND_LINK = Prepared(_rotate_and_link_statement())
 _INSERT_REFRESH_TOKEN = Prepared(t.refresh_tokens.insert())
 _INSERT_SESSION = Prepared(t.sessions.insert())
 _INSERT_FAMILY = Prepared(t.refresh_families.insert())
