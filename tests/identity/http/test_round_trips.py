@@ -58,15 +58,26 @@ async def test_a_refresh_is_one_read_and_one_write_statement(world: World) -> No
     ], seen
 
 
-async def test_an_audited_write_links_in_one_statement(world: World) -> None:
+async def test_a_tenant_selection_writes_in_one_statement(world: World) -> None:
     unscoped = (await world.login("admin-portal", "admin"))["access_token"]
     ref = await world.tenant_ref(unscoped, "First Harbor Bank")
-    with statements(world) as seen:  # a tenant selection: a new family, audited
+    with statements(world) as seen:
         answer = await world.select_tenant(unscoped, ref)
     assert answer.status_code == 200, answer.text
-    seen = [sql for sql in seen if not sql.startswith("SELECT keys.")]
-    links = [sql for sql in seen if "audit_chain_head" in sql]
-    assert len(links) == 1, seen
-    assert links[0].startswith("WITH bumped AS"), seen
-    # Last before the commit: the head's lock is held for the commit's round trip only.
-    assert seen[seen.index(links[0]) + 1] == "COMMIT", seen
+    writes = [sql for sql in seen if not sql.startswith("SELECT")]
+    # The switch, the family, its first token, the chain head (its row lock), the event and
+    # its hash: one statement in autocommit.
+    assert [sql.split(" ")[0:2] for sql in writes] == [["WITH", "bumped"]], seen
+
+
+async def test_an_sso_redemption_opens_its_session_in_one_statement(world: World) -> None:
+    scoped = await world.admin_in("First Harbor Bank")
+    minted = await world.mint_sso(scoped["access_token"])
+    assert minted.status_code == 200, minted.text
+    with statements(world) as seen:
+        answer = await world.redeem_sso(minted.json()["access_token"])
+    assert answer.status_code == 200, answer.text
+    writes = [sql for sql in seen if not sql.startswith("SELECT")]
+    session_writes = [sql for sql in writes if sql.startswith("WITH bumped")]
+    assert len(session_writes) == 1, seen
+    assert "COMMIT" not in writes[writes.index(session_writes[0]) :], seen

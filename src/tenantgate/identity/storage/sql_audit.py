@@ -115,6 +115,15 @@ def append_link_statement(after: CTE | None = None) -> Any:
 
     With *after* (a data-modifying CTE of the same statement), the link is made only if
     that CTE returned a row: a conditional write and its audit record in one statement."""
+    bumped, link = link_parts(after)
+    # SQLAlchemy keeps an INSERT's row count only when asked; 0: no link was made.
+    return link.add_cte(bumped).execution_options(preserve_rowcount=True)
+
+
+def link_parts(after: CTE | None = None) -> tuple[CTE, Any]:
+    """The two halves of :func:`append_link_statement`: the head's bump as a CTE named
+    ``bumped`` (it returns one row when the link is made) and the record's INSERT from it,
+    for statements that make their own writes depend on the bump."""
     h = t.audit_chain_head.c
     new_seq = h.seq + 1
     canonical = (
@@ -140,13 +149,7 @@ def append_link_statement(after: CTE | None = None) -> Any:
         bumped.c.prev_hash,
         bumped.c.last_hash,
     )
-    statement = (
-        insert(t.audit_events)
-        .from_select(["seq", *chained, "prev_hash", "hash"], row)
-        .add_cte(bumped)
-    )
-    # SQLAlchemy keeps an INSERT's row count only when asked; 0 means no head row.
-    return statement.execution_options(preserve_rowcount=True)
+    return bumped, insert(t.audit_events).from_select(["seq", *chained, "prev_hash", "hash"], row)
 
 
 _APPEND_LINK = Prepared(append_link_statement())

@@ -8,7 +8,6 @@ from sqlalchemy import (
     Connection,
     and_,
     bindparam,
-    insert,
     select,
     update,
 )
@@ -26,9 +25,21 @@ from ..services.records import (
     Session,
 )
 from . import schema as t
+from .linked_writes import (
+    end_other_scoped_families,
+    family_row,
+    new_token_from,
+    rotate_and_link,
+    rotate_statement,
+    session_row,
+    set_current_tenant,
+    start_family_and_link,
+    switch_parameters,
+    token_row,
+)
 from .prepared import Prepared
 from .sql_accounts import account_from
-from .sql_audit import append_audit_in, append_link_statement, link_parameters, unnumbered_record
+from .sql_audit import append_audit_in
 from .sql_base import SqlBase, rowcount
 from .upsert import insert_ignoring_conflicts
 
@@ -79,6 +90,9 @@ class SessionRows(SqlBase):
         *,
         audit: AuditEvent | None = None,
     ) -> None:
+        if audit is not None and self.dialect == "postgresql":
+            await self.single_statement(start_family_and_link, family, token, False, audit, session)
+            return
         await self.transaction(_open_session, session, family, token, audit)
 
     async def bearer_state(self, jti: str, session_id: str) -> BearerState | None:
@@ -112,6 +126,11 @@ class SessionRows(SqlBase):
         replaces_others: bool,
         audit: AuditEvent | None = None,
     ) -> None:
+        if audit is not None and self.dialect == "postgresql":
+            await self.single_statement(
+                start_family_and_link, family, token, replaces_others, audit
+            )
+            return
         await self.transaction(_start_family, family, token, replaces_others, audit)
 
     async def refresh_token(self, digest: str) -> RefreshView | None:
@@ -138,7 +157,7 @@ class SessionRows(SqlBase):
         self, digest: str, new: RefreshToken, now: float, *, audit: AuditEvent | None = None
     ) -> bool:
         if audit is not None and self.dialect == "postgresql":
-            return await self.single_statement(_rotate_and_link, digest, new, now, audit)
+            return await self.single_statement(rotate_and_link, digest, new, now, audit)
         return await self.transaction(_rotate, digest, new, now, audit)
 
     async def revoke_family(self, family_id: str, now: float) -> None:
@@ -193,33 +212,8 @@ def _rotate(
     return True
 
 
-def _rotate_and_link(
-    conn: Connection, digest: str, new: RefreshToken, now: float, audit: AuditEvent
-) -> bool:
-    """PostgreSQL: :func:`_rotate` with its audit record, as one statement."""
-    params = link_parameters(unnumbered_record(audit))
-    params.update(
-        b_digest=digest,
-        b_family_id=new.family_id,
-        b_now=now,
-        n_digest=new.digest,
-        n_issued_at=new.issued_at,
-        n_expires=new.expires_at,
-    )
-    return _ROTATE_AND_LINK.run(conn, params) == 1
-
-
 def _insert_session(conn: Connection, session: Session) -> None:
-    _INSERT_SESSION.run(
-        conn,
-        {
-            "id": session.id,
-            "account_id": session.account_id,
-            "client_id": session.client_id,
-            "started_at": session.started_at,
-            "current_tenant_id": session.current_tenant_id,
-        },
-    )
+    _INSERT_SESSION.run(conn, session_row(session))
 
 
 def _start_family(
@@ -230,29 +224,10 @@ def _start_family(
     audit: AuditEvent | None,
 ) -> None:
     if replaces_others:
-        switch = {
-            "b_session_id": family.session_id,
-            "b_client_id": family.client_id,
-            "b_now": family.started_at,
-            "b_tenant_id": family.tenant_id,
-        }
+        switch = switch_parameters(family)
         _END_OTHER_SCOPED_FAMILIES.run(conn, switch)
         _SET_CURRENT_TENANT.run(conn, switch)
-    _INSERT_FAMILY.run(
-        conn,
-        {
-            "id": family.id,
-            "session_id": family.session_id,
-            "client_id": family.client_id,
-            "account_id": family.account_id,
-            "tenant_id": family.tenant_id,
-            "started_at": family.started_at,
-            "deadline": family.deadline,
-            "permission_ceiling": (
-                " ".join(sorted(family.ceiling)) if family.ceiling is not None else None
-            ),
-        },
-    )
+    _INSERT_FAMILY.run(conn, family_row(family))
     _insert_refresh_token(conn, token)
     if audit is not None:
         # Last: the chain head's lock is held only until the commit right after.
@@ -271,15 +246,7 @@ def _session_from(row: Any) -> Session:
 
 
 def _insert_refresh_token(conn: Connection, token: RefreshToken) -> None:
-    _INSERT_REFRESH_TOKEN.run(
-        conn,
-        {
-            "digest": token.digest,
-            "family_id": token.family_id,
-            "issued_at": token.issued_at,
-            "expires_at": token.expires_at,
-        },
-    )
+    _INSERT_REFRESH_TOKEN.run(conn, token_row(token))
 
 
 def refresh_view(row: Any) -> RefreshView:
@@ -381,75 +348,24 @@ def _bearer_state_statement() -> Any:
     )
 
 
-def _rotate_statement() -> Any:
-    rt, f = t.refresh_tokens.c, t.refresh_families.c
-    live_family = select(f.id).where(f.id == bindparam("b_family_id"), f.revoked_at.is_(None))
-    return (
-        update(t.refresh_tokens)
-        .where(
-            rt.digest == bindparam("b_digest"),
-            rt.rotated_at.is_(None),
-            rt.family_id.in_(live_family.scalar_subquery()),
-        )
-        .values(rotated_at=bindparam("b_now"))
-    )
-
-
-def _new_token_from(won: Any) -> Any:
-    """PostgreSQL: the new token, inserted from the row the rotation CTE *won* returned."""
-    rt = t.refresh_tokens.c
-    new_row = select(
-        bindparam("n_digest", type_=rt.digest.type),
-        won.c.family_id,
-        bindparam("n_issued_at", type_=rt.issued_at.type),
-        bindparam("n_expires", type_=rt.expires_at.type),
-    )
-    columns = ["digest", "family_id", "issued_at", "expires_at"]
-    return insert(t.refresh_tokens).from_select(columns, new_row)
-
-
 def _rotate_into_new_statement() -> Any:
     """PostgreSQL: the rotation as a data-modifying CTE whose one returned row (if it won)
     becomes the new token; the INSERT's row count says whether it won."""
-    won = _rotate_statement().returning(t.refresh_tokens.c.family_id).cte("won")
-    statement = _new_token_from(won).add_cte(won)
+    won = rotate_statement().returning(t.refresh_tokens.c.family_id).cte("won")
+    statement = new_token_from(won).add_cte(won)
     # SQLAlchemy keeps an INSERT's row count only when asked.
     return statement.execution_options(preserve_rowcount=True)
 
 
-def _rotate_and_link_statement() -> Any:
-    """PostgreSQL: the rotation, the new token and the audit record as one statement,
-    which commits on its own (autocommit): all of it or none, without the BEGIN and
-    COMMIT round trips, and the chain head's lock is held for the statement only.  The
-    audit INSERT's row count says whether the rotation won."""
-    won = _rotate_statement().returning(t.refresh_tokens.c.family_id).cte("won")
-    inserted = _new_token_from(won).returning(t.refresh_tokens.c.digest).cte("inserted")
-    return append_link_statement(after=inserted).add_cte(won)
-
-
 _REFRESH_VIEW = Prepared(_refresh_view_statement())
 _REFRESH_CONTEXT = Prepared(_refresh_context_statement())
-_ROTATE = Prepared(_rotate_statement())
+_ROTATE = Prepared(rotate_statement())
 _ROTATE_INTO_NEW = Prepared(_rotate_into_new_statement())
-_ROTATE_AND_LINK = Prepared(_rotate_and_link_statement())
 _INSERT_REFRESH_TOKEN = Prepared(t.refresh_tokens.insert())
 _INSERT_SESSION = Prepared(t.sessions.insert())
 _INSERT_FAMILY = Prepared(t.refresh_families.insert())
 # A tenant switch: the session's other FI-scoped families of this client end, and the
 # session records the FI it now acts on.
-_END_OTHER_SCOPED_FAMILIES = Prepared(
-    update(t.refresh_families)
-    .where(
-        t.refresh_families.c.session_id == bindparam("b_session_id"),
-        t.refresh_families.c.client_id == bindparam("b_client_id"),
-        t.refresh_families.c.tenant_id.is_not(None),
-        t.refresh_families.c.revoked_at.is_(None),
-    )
-    .values(revoked_at=bindparam("b_now"))
-)
-_SET_CURRENT_TENANT = Prepared(
-    update(t.sessions)
-    .where(t.sessions.c.id == bindparam("b_session_id"))
-    .values(current_tenant_id=bindparam("b_tenant_id"))
-)
+_END_OTHER_SCOPED_FAMILIES = Prepared(end_other_scoped_families())
+_SET_CURRENT_TENANT = Prepared(set_current_tenant())
 _BEARER_STATE = Prepared(_bearer_state_statement())
