@@ -81,3 +81,12 @@ async def test_an_sso_redemption_opens_its_session_in_one_statement(world: World
     session_writes = [sql for sql in writes if sql.startswith("WITH bumped")]
     assert len(session_writes) == 1, seen
     assert "COMMIT" not in writes[writes.index(session_writes[0]) :], seen
+
+
+async def test_an_event_on_its_own_is_one_statement(world: World) -> None:
+    scoped = await world.admin_in("First Harbor Bank")
+    with statements(world) as seen:  # an SSO mint writes nothing but its audit record
+        answer = await world.mint_sso(scoped["access_token"])
+    assert answer.status_code == 200, answer.text
+    writes = [sql for sql in seen if not sql.startswith("SELECT")]
+    assert [sql.split(" ")[0:2] for sql in writes] == [["WITH", "bumped"]], seen

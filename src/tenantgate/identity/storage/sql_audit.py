@@ -30,7 +30,9 @@ from .sql_base import SqlBase
 
 class AuditRows(SqlBase):
     async def record(self, event: AuditEvent) -> None:
-        await append_audit_event(self.engine, event)
+        """An event on its own: on PostgreSQL the append is one statement, so it runs in
+        autocommit (no BEGIN or COMMIT round trip); on SQLite it is a lane transaction."""
+        await self.single_statement(append_audit_in, event)
 
 
 async def append_audit_event(engine: AsyncEngine, event: AuditEvent) -> None:
