@@ -1,6 +1,8 @@
 """Prepared statements (identity/storage/prepared.py): on the SQLite sync lane they run on
-the ``sqlite3`` cursor, elsewhere through ``Connection.execute``; either way the caller sees
-the same rows, counts and exceptions, and a failed transaction leaves nothing behind."""
+the ``sqlite3`` cursor, on PostgreSQL on psycopg's cursor, elsewhere (or with statement
+logging or cursor events) through ``Connection.execute``; either way the caller sees the
+same rows, counts and exceptions, a failed transaction leaves nothing behind, and a broken
+PostgreSQL connection is invalidated, not handed out again."""
 
 from __future__ import annotations
 
@@ -24,12 +26,19 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantgate.embedded_sqlite import run_read, run_transaction
+from tenantgate.identity.storage import (
+    linked_writes,
+    sql_accounts,
+    sql_audit,
+    sql_keys,
+    sql_login,
+    sql_sessions,
+)
 from tenantgate.identity.storage import prepared as prepared_module
-from tenantgate.identity.storage import sql_accounts, sql_audit, sql_keys, sql_login, sql_sessions
 from tenantgate.identity.storage.engine import create_engine_for
 from tenantgate.identity.storage.prepared import Prepared
 
@@ -143,17 +152,21 @@ async def test_the_lane_uses_the_cursor_and_statement_logging_uses_sqlalchemy(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    original = Prepared._execute
+    original, original_remote = Prepared._execute, prepared_module._run_remote
     cursor_runs: list[str] = []
 
     def spying(driver: sqlite3.Connection, form: Any, params: Any, dialect: Any) -> Any:
         cursor_runs.append(form.sql)
         return original(driver, form, params, dialect)
 
+    def spying_remote(conn: Any, statement: Any, driver: Any, form: Any, *a: Any, **k: Any) -> Any:
+        cursor_runs.append(form.sql)
+        return original_remote(conn, statement, driver, form, *a, **k)
+
     monkeypatch.setattr(Prepared, "_execute", staticmethod(spying))
+    monkeypatch.setattr(prepared_module, "_run_remote", spying_remote)
     await run_transaction(engine, _insert, "anchor", 1.0, True)
-    on_lane = engine.dialect.name == "sqlite"
-    assert bool(cursor_runs) is on_lane
+    assert len(cursor_runs) == 1  # the lane's sqlite3 cursor, or psycopg's
 
     # With SQLAlchemy's statement log on (when a connection opens, as SQLAlchemy decides
     # it), the statement and its parameters are logged, never skipped.
@@ -199,26 +212,77 @@ _INSERT_KEYS = {
     ),
 }  # fmt: skip
 # Data-modifying CTEs: PostgreSQL only, SQLite never runs them.
-_POSTGRES_ONLY = {"sql_audit._LINK", "sql_sessions._ROTATE_INTO_NEW"}
+# The lane's three-statement append; PostgreSQL appends with sql_audit._APPEND_LINK.
+_SQLITE_ONLY = {"sql_audit._BUMP_HEAD", "sql_audit._INSERT_AUDIT", "sql_audit._SET_HEAD_HASH"}
+_POSTGRES_ONLY = {
+    "sql_audit._APPEND_LINK",
+    "sql_sessions._ROTATE_INTO_NEW",
+    "linked_writes._ROTATE_AND_LINK",
+    "linked_writes._HEAD",
+}
 
 
-def test_every_hot_statement_of_the_identity_store_takes_the_cursor_path() -> None:
+@pytest.mark.parametrize(
+    "url", ["sqlite+aiosqlite://", "postgresql+psycopg://postgres@127.0.0.1:5432/test"]
+)
+def test_every_hot_statement_of_the_identity_store_takes_the_cursor_path(url: str) -> None:
     """A statement that quietly needs SQLAlchemy's per-execution work (an expanding IN, a
     Python-side default) would still run, only slower: catch that here."""
-    dialect = create_engine_for("sqlite+aiosqlite://").dialect
+    dialect = create_engine_for(url).dialect  # compiling only: no connection is opened
+    sqlite = dialect.name == "sqlite"
     found = [
         *_prepared_in(sql_accounts),
         *_prepared_in(sql_audit),
         *_prepared_in(sql_keys),
         *_prepared_in(sql_login),
         *_prepared_in(sql_sessions),
-        ("sql_keys._claim_statement", sql_keys._claim_statement("sqlite")),
+        *_prepared_in(linked_writes),
+        ("sql_keys._claim_statement", sql_keys._claim_statement(dialect.name)),
     ]
-    assert len(found) >= 18
+    if not sqlite:
+        found += [
+            (f"linked_writes._FAMILY_AND_LINK{k}", v)
+            for k, v in linked_writes._FAMILY_AND_LINK.items()
+        ]
+    assert len(found) >= 20
+    slow = []
     for name, statement in found:
         short = name.removeprefix("tenantgate.identity.storage.")
-        if short in _POSTGRES_ONLY:
+        if sqlite and (short in _POSTGRES_ONLY or short.startswith("linked_writes.")):
+            continue
+        if not sqlite and short in _SQLITE_ONLY:
             continue
         keys = _INSERT_KEYS.get(short, ())
-        form = prepared_module._compile(statement.statement, dialect, keys)
-        assert form is not None, f"{short} would go through Connection.execute"
+        if prepared_module._compile(statement.statement, dialect, keys) is None:
+            slow.append(short)
+    assert slow == [], "these would go through Connection.execute"
+
+
+async def test_a_broken_postgresql_connection_is_invalidated_and_replaced(
+    engine: AsyncEngine,
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's driver path")
+    await run_transaction(engine, _insert, "anchor", 1.0, True)
+
+    def pid(conn: Connection) -> int:
+        return int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+    victim = await run_read(engine, pid)
+    admin = create_engine_for(str(engine.url.render_as_string(hide_password=False)))
+    try:
+
+        def terminate(conn: Connection) -> None:
+            conn.exec_driver_sql(f"SELECT pg_terminate_backend({victim})")
+
+        await run_read(admin, terminate)
+    finally:
+        await admin.dispose()
+    # The pool hands out the same (now dead) connection: the driver path fails with
+    # SQLAlchemy's error, marked as a disconnect, and the connection is thrown away ...
+    with pytest.raises(DBAPIError) as raised:
+        await run_read(engine, BY_NAME.one, {"name": "anchor"})
+    assert raised.value.connection_invalidated
+    # ... so the next statement gets a fresh connection and works.
+    assert (await run_read(engine, BY_NAME.one, {"name": "anchor"})).is_active is True
+    assert await run_read(engine, pid) != victim
