@@ -278,11 +278,18 @@ async def test_a_broken_postgresql_connection_is_invalidated_and_replaced(
         await run_read(admin, terminate)
     finally:
         await admin.dispose()
+
     # The pool hands out the same (now dead) connection: the driver path fails with
-    # SQLAlchemy's error, marked as a disconnect, and the connection is thrown away ...
-    with pytest.raises(DBAPIError) as raised:
-        await run_read(engine, BY_NAME.one, {"name": "anchor"})
-    assert raised.value.connection_invalidated
+    # SQLAlchemy's error, marked as a disconnect, and the connection is invalidated at
+    # once, as SQLAlchemy's own execute does ...
+    def read_on_dead(conn: Connection) -> tuple[DBAPIError, bool]:
+        with pytest.raises(DBAPIError) as raised:
+            BY_NAME.one(conn, {"name": "anchor"})
+        return raised.value, conn.invalidated
+
+    error, invalidated = await run_read(engine, read_on_dead)
+    assert error.connection_invalidated
+    assert invalidated
     # ... so the next statement gets a fresh connection and works.
     assert (await run_read(engine, BY_NAME.one, {"name": "anchor"})).is_active is True
     assert await run_read(engine, pid) != victim
