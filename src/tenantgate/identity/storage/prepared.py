@@ -264,11 +264,14 @@ def _lane_driver(conn: Connection) -> sqlite3.Connection | None:
 def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled | None:
     """The statement as SQLAlchemy compiles it for *dialect* and these parameter names, or
     None when it needs per-execution work (expanding IN, escaped names, Python-side
-    column defaults): those go through ``Connection.execute``."""
+    column defaults): those go through ``Connection.execute``.
+
+    ``names`` are the parameters in the order of SQLite's ``?`` placeholders, or the names
+    PostgreSQL's ``%(name)s`` placeholders use.  PostgreSQL's result processors depend on
+    the column types the server reports, so they are found at the first execution
+    (:func:`_result_processors`)."""
     compiled: Any = cast(ClauseElement, statement).compile(dialect=dialect, column_keys=list(keys))
-    if not compiled.positional:
-        return _compile_named(statement, compiled, dialect)
-    if compiled.positiontup is None:
+    if compiled.positional and compiled.positiontup is None:
         return None
     if compiled.post_compile_params or compiled.literal_execute_params:
         return None
@@ -278,8 +281,8 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
     # SQLAlchemy's execution context does that work, so leave such statements to it.
     if compiled.insert_prefetch or compiled.update_prefetch or compiled.implicit_returning:
         return None
-    names = tuple(compiled.positiontup)
     binds = compiled.binds
+    names = tuple(compiled.positiontup) if compiled.positional else tuple(binds)
     defaults = {name: binds[name].effective_value for name in names if not binds[name].required}
     bind_processors = tuple(
         (i, proc)
@@ -293,6 +296,7 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
     if columns:
         row_type = namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]
         make_row = row_type._make
+    if columns and compiled.positional:
         result_processors = tuple(
             (i, proc)
             for i, column in enumerate(columns)
@@ -300,33 +304,6 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
             is not None
         )
     return _Compiled(compiled.string, names, defaults, bind_processors, make_row, result_processors)
-
-
-def _compile_named(statement: Executable, compiled: Any, dialect: Dialect) -> _Compiled | None:
-    """PostgreSQL (psycopg's named ``%(name)s`` placeholders): the same checks as
-    :func:`_compile`; ``names`` are the parameter names the SQL uses.  Result processors
-    depend on the column types the server reports, so they are found at the first
-    execution (:func:`_result_processors`)."""
-    if compiled.post_compile_params or compiled.literal_execute_params:
-        return None
-    if compiled.escaped_bind_names:
-        return None
-    if compiled.insert_prefetch or compiled.update_prefetch or compiled.implicit_returning:
-        return None
-    binds = compiled.binds
-    names = tuple(binds)
-    defaults = {name: binds[name].effective_value for name in names if not binds[name].required}
-    bind_processors = tuple(
-        (i, proc)
-        for i, name in enumerate(names)
-        if (proc := binds[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
-    )
-    make_row = None
-    columns = list(getattr(statement, "exported_columns", ()))
-    if columns:
-        row_type = namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]
-        make_row = row_type._make
-    return _Compiled(compiled.string, names, defaults, bind_processors, make_row, ())
 
 
 # Result processors of a PostgreSQL form, by id: SQLAlchemy's depend on the type the
