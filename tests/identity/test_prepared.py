@@ -219,6 +219,7 @@ _POSTGRES_ONLY = {
     "sql_sessions._ROTATE_INTO_NEW",
     "linked_writes._ROTATE_AND_LINK",
     "linked_writes._HEAD",
+    "sql_login._COMPLETE_LOGIN_LINKED",
 }
 
 

@@ -90,3 +90,17 @@ async def test_an_event_on_its_own_is_one_statement(world: World) -> None:
     assert answer.status_code == 200, answer.text
     writes = [sql for sql in seen if not sql.startswith("SELECT")]
     assert [sql.split(" ")[0:2] for sql in writes] == [["WITH", "bumped"]], seen
+
+
+async def test_a_login_completes_in_one_statement(world: World) -> None:
+    await world.authorization_code("admin-portal", "admin")  # warms caches
+    with statements(world) as seen:
+        await world.authorization_code("admin-portal", "admin")
+    writes = [sql.split(" ")[0:3] for sql in seen if not sql.startswith("SELECT")]
+    assert writes == [
+        ["INSERT", "INTO", "login_attempts"],  # the attempt, counted against the account ...
+        ["INSERT", "INTO", "login_attempts"],  # ... and against the address,
+        ["COMMIT"],  # committed before they are counted (the throttle's rule)
+        # Attempts forgiven, code issued, login.succeeded linked: one statement.
+        ["WITH", "bumped", "AS"],
+    ], seen

@@ -204,12 +204,16 @@ async def test_without_the_chain_head_audited_writes_write_nothing(world: World)
     other = await world.tenant_ref(unscoped, "Granite Savings Bank")
     minted = await world.mint_sso(scoped["access_token"])
     assert minted.status_code == 200, minted.text
-    tables = (*_SESSION_TABLES, schema.audit_events)
+    page, _ = await world.login_page("admin-portal")
+    tables = (*_SESSION_TABLES, schema.audit_events, schema.authorization_codes)
     before = [await _rows(world, table) for table in tables]
     async with chain_head_gone(world):
         assert_server_error(await world.refresh("admin-portal", scoped["refresh_token"]))
         assert_server_error(await world.select_tenant(unscoped, other))
         assert_server_error(await world.redeem_sso(minted.json()["access_token"]))
+        # The login page's own failure page, with the same status.
+        signed_in = await world.submit_login(page, "admin", world.user("admin").password)
+        assert signed_in.status_code == 500, signed_in.text
         assert [await _rows(world, table) for table in tables] == before
     # Nothing was rotated or revoked: the same refresh token still works.
     again = await world.refresh("admin-portal", scoped["refresh_token"])

@@ -10,7 +10,9 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    exists,
     func,
+    insert,
     or_,
     select,
     update,
@@ -25,7 +27,7 @@ from ..services.records import (
 )
 from . import schema as t
 from .prepared import Prepared
-from .sql_audit import append_audit_in
+from .sql_audit import append_audit_in, link_parameters, link_parts, unnumbered_record
 from .sql_base import SqlBase
 
 PURGE_BATCH = 500
@@ -70,6 +72,10 @@ class LoginRows(SqlBase):
     ) -> None:
         slots = _id_slots(forget)
         forgiven = {**slots[0], "scope": clear[0], "key_digest": clear[1]}
+        if self.dialect == "postgresql" and len(slots) == 1:
+            # Every login but one that noted more than _ID_SLOTS attempts.
+            await self.single_statement(_complete_login_linked, code, forgiven, audit)
+            return
         await self.transaction(_complete_login, code, forgiven, slots[1:], audit)
 
     # -- the TOTP step ----------------------------------------------------------
@@ -174,20 +180,32 @@ def _complete_login(
 ) -> None:
     _FORGIVE_ATTEMPTS.run(conn, forgiven)
     _forget_attempts(conn, more)
-    _INSERT_CODE.run(
-        conn,
-        {
-            "digest": code.digest,
-            "client_id": code.client_id,
-            "account_id": code.account_id,
-            "redirect_uri": code.redirect_uri,
-            "code_challenge": code.code_challenge,
-            "issued_at": code.issued_at,
-            "expires_at": code.expires_at,
-        },
-    )
+    _INSERT_CODE.run(conn, _code_row(code))
     # Last: the chain head's lock is held only until the commit right after.
     append_audit_in(conn, audit)
+
+
+def _complete_login_linked(
+    conn: Connection, code: AuthorizationCode, forgiven: dict[str, Any], audit: AuditEvent
+) -> None:
+    """PostgreSQL: :func:`_complete_login` as one statement (see linked_writes.py)."""
+    params = link_parameters(unnumbered_record(audit))
+    params.update(forgiven)
+    params.update({f"c_{name}": value for name, value in _code_row(code).items()})
+    if _COMPLETE_LOGIN_LINKED.run(conn, params) != 1:
+        raise LookupError("the audit chain head row is missing")
+
+
+def _code_row(code: AuthorizationCode) -> dict[str, Any]:
+    return {
+        "digest": code.digest,
+        "client_id": code.client_id,
+        "account_id": code.account_id,
+        "redirect_uri": code.redirect_uri,
+        "code_challenge": code.code_challenge,
+        "issued_at": code.issued_at,
+        "expires_at": code.expires_at,
+    }
 
 
 # Hot-path statements (every login runs them), built once.
@@ -203,12 +221,16 @@ _COUNT_ATTEMPTS = Prepared(
 )
 # A login notes two attempts (its account's and its address's): they fit one statement.
 _ID_SLOTS = 4
-_ID_NAMES = tuple(f"id_{i}" for i in range(_ID_SLOTS))
+# Not id_<n>: SQLAlchemy names the anonymous parameter of ``id == 1`` id_1 in a statement
+# that joins these (the PostgreSQL login below).
+_ID_NAMES = tuple(f"attempt_{i}" for i in range(_ID_SLOTS))
 _ANY_OF_THE_IDS = t.login_attempts.c.id.in_([bindparam(name) for name in _ID_NAMES])
 _FORGET_ATTEMPTS = Prepared(delete(t.login_attempts).where(_ANY_OF_THE_IDS))
+
+
 # A login's own attempts and the failures of one key, forgotten in one statement.
-_FORGIVE_ATTEMPTS = Prepared(
-    delete(t.login_attempts).where(
+def _forgive_attempts_statement() -> Any:
+    return delete(t.login_attempts).where(
         or_(
             _ANY_OF_THE_IDS,
             and_(
@@ -217,5 +239,35 @@ _FORGIVE_ATTEMPTS = Prepared(
             ),
         )
     )
-)
+
+
+_FORGIVE_ATTEMPTS = Prepared(_forgive_attempts_statement())
 _INSERT_CODE = Prepared(t.authorization_codes.insert())
+_CODE_COLUMNS = (
+    "digest",
+    "client_id",
+    "account_id",
+    "redirect_uri",
+    "code_challenge",
+    "issued_at",
+    "expires_at",
+)
+
+
+def _complete_login_linked_statement() -> Any:
+    """The forgiven attempts deleted, the code inserted and the audit record linked, each
+    only if the chain head was bumped: all of it or nothing, in one statement."""
+    bumped, link = link_parts()
+    linked = exists(select(1).select_from(bumped))
+    codes = t.authorization_codes
+    code_values = [bindparam(f"c_{name}", type_=codes.c[name].type) for name in _CODE_COLUMNS]
+    new_code = insert(codes).from_select(
+        list(_CODE_COLUMNS), select(*code_values).select_from(bumped)
+    )
+    forgiven = _forgive_attempts_statement().where(linked)
+    statement = link.add_cte(bumped).add_cte(forgiven.cte("forgiven"))
+    statement = statement.add_cte(new_code.cte("new_code"))
+    return statement.execution_options(preserve_rowcount=True)
+
+
+_COMPLETE_LOGIN_LINKED = Prepared(_complete_login_linked_statement())
