@@ -29,7 +29,7 @@ from sqlalchemy import CTE, Connection, Table, bindparam, exists, insert, litera
 from ..services.records import AuditEvent, RefreshFamily, RefreshToken, Session
 from . import schema as t
 from .prepared import Prepared
-from .sql_audit import link_parameters, link_parts, unnumbered_record
+from .sql_audit import link_parameters, link_parts, run_linked, unnumbered_record
 
 SESSION_COLUMNS = ("id", "account_id", "client_id", "started_at", "current_tenant_id")
 FAMILY_COLUMNS = (
@@ -138,8 +138,9 @@ _HEAD = Prepared(select(t.audit_chain_head.c.id).where(t.audit_chain_head.c.id =
 
 
 # -- a new family ---------------------------------------------------------------------
-def _row_of(table: Table, prefix: str, columns: tuple[str, ...], bumped: CTE) -> Any:
-    """One row of bound values, present only if the chain head was bumped."""
+def insert_if_linked(table: Table, prefix: str, columns: tuple[str, ...], bumped: CTE) -> Any:
+    """An INSERT of one row of values bound as ``<prefix><column>``, made only if the chain
+    head was bumped (*bumped* returned its row)."""
     values = [bindparam(f"{prefix}{name}", type_=table.c[name].type) for name in columns]
     return insert(table).from_select(list(columns), select(*values).select_from(bumped))
 
@@ -149,12 +150,16 @@ def _family_and_link_statement(*, with_session: bool, replaces_others: bool) -> 
     linked = exists(select(1).select_from(bumped))
     writes: list[CTE] = [bumped]
     if with_session:
-        writes.append(_row_of(t.sessions, "s_", SESSION_COLUMNS, bumped).cte("new_session"))
+        writes.append(
+            insert_if_linked(t.sessions, "s_", SESSION_COLUMNS, bumped).cte("new_session")
+        )
     if replaces_others:
         writes.append(end_other_scoped_families().where(linked).cte("ended"))
         writes.append(set_current_tenant().where(linked).cte("switched"))
-    writes.append(_row_of(t.refresh_families, "f_", FAMILY_COLUMNS, bumped).cte("new_family"))
-    writes.append(_row_of(t.refresh_tokens, "t_", TOKEN_COLUMNS, bumped).cte("new_token"))
+    writes.append(
+        insert_if_linked(t.refresh_families, "f_", FAMILY_COLUMNS, bumped).cte("new_family")
+    )
+    writes.append(insert_if_linked(t.refresh_tokens, "t_", TOKEN_COLUMNS, bumped).cte("new_token"))
     statement = link
     for write in writes:
         statement = statement.add_cte(write)
@@ -185,9 +190,7 @@ def start_family_and_link(
         params.update({f"s_{name}": value for name, value in session_row(session).items()})
     if replaces_others:
         params.update(switch_parameters(family))
-    statement = _FAMILY_AND_LINK[(session is not None, replaces_others)]
-    if statement.run(conn, params) != 1:
-        raise LookupError("the audit chain head row is missing")
+    run_linked(_FAMILY_AND_LINK[(session is not None, replaces_others)], conn, params)
 
 
 # -- rows as parameters (shared with the lane's statements) ------------------------------

@@ -50,8 +50,7 @@ def append_audit_in(conn: Connection, event: AuditEvent) -> None:
     """The append itself, inside the caller's transaction (see ``append_audit_event``)."""
     record = unnumbered_record(event)
     if conn.dialect.name == "postgresql":
-        if _APPEND_LINK.run(conn, link_parameters(record)) != 1:
-            raise LookupError("the audit chain head row is missing")
+        run_linked(_APPEND_LINK, conn, link_parameters(record))
         return
     head = _BUMP_HEAD.one(conn, {})
     record["seq"] = int(head.seq)
@@ -74,6 +73,13 @@ def unnumbered_record(event: AuditEvent) -> dict[str, Any]:
         "address": event.address,
         "detail": json.dumps(event.detail, sort_keys=True, default=str),
     }
+
+
+def run_linked(statement: Prepared, conn: Connection, params: dict[str, Any]) -> None:
+    """Run a statement that ends in the audit INSERT of :func:`link_parts`; no row
+    inserted means no head row to link from (a damaged database): an error."""
+    if statement.run(conn, params) != 1:
+        raise LookupError("the audit chain head row is missing")
 
 
 def link_parameters(record: dict[str, Any]) -> dict[str, Any]:

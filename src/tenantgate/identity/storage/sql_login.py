@@ -12,7 +12,6 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    insert,
     or_,
     select,
     update,
@@ -26,8 +25,15 @@ from ..services.records import (
     PendingLogin,
 )
 from . import schema as t
+from .linked_writes import insert_if_linked
 from .prepared import Prepared
-from .sql_audit import append_audit_in, link_parameters, link_parts, unnumbered_record
+from .sql_audit import (
+    append_audit_in,
+    link_parameters,
+    link_parts,
+    run_linked,
+    unnumbered_record,
+)
 from .sql_base import SqlBase
 
 PURGE_BATCH = 500
@@ -192,8 +198,7 @@ def _complete_login_linked(
     params = link_parameters(unnumbered_record(audit))
     params.update(forgiven)
     params.update({f"c_{name}": value for name, value in _code_row(code).items()})
-    if _COMPLETE_LOGIN_LINKED.run(conn, params) != 1:
-        raise LookupError("the audit chain head row is missing")
+    run_linked(_COMPLETE_LOGIN_LINKED, conn, params)
 
 
 def _code_row(code: AuthorizationCode) -> dict[str, Any]:
@@ -259,11 +264,7 @@ def _complete_login_linked_statement() -> Any:
     only if the chain head was bumped: all of it or nothing, in one statement."""
     bumped, link = link_parts()
     linked = exists(select(1).select_from(bumped))
-    codes = t.authorization_codes
-    code_values = [bindparam(f"c_{name}", type_=codes.c[name].type) for name in _CODE_COLUMNS]
-    new_code = insert(codes).from_select(
-        list(_CODE_COLUMNS), select(*code_values).select_from(bumped)
-    )
+    new_code = insert_if_linked(t.authorization_codes, "c_", _CODE_COLUMNS, bumped)
     forgiven = _forgive_attempts_statement().where(linked)
     statement = link.add_cte(bumped).add_cte(forgiven.cte("forgiven"))
     statement = statement.add_cte(new_code.cte("new_code"))
