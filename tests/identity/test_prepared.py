@@ -216,7 +216,6 @@ _INSERT_KEYS = {
 _SQLITE_ONLY = {"sql_audit._BUMP_HEAD", "sql_audit._INSERT_AUDIT", "sql_audit._SET_HEAD_HASH"}
 _POSTGRES_ONLY = {
     "sql_audit._APPEND_LINK",
-    "sql_sessions._ROTATE_INTO_NEW",
     "linked_writes._ROTATE_AND_LINK",
     "linked_writes._HEAD",
     "sql_login._COMPLETE_LOGIN_LINKED",

@@ -28,7 +28,6 @@ from . import schema as t
 from .linked_writes import (
     end_other_scoped_families,
     family_row,
-    new_token_from,
     rotate_and_link,
     rotate_statement,
     session_row,
@@ -193,20 +192,10 @@ def _rotate(
     conn: Connection, digest: str, new: RefreshToken, now: float, audit: AuditEvent | None
 ) -> bool:
     """The conditional rotation; the new token and the audit event only if it won."""
-    rotation = {"b_digest": digest, "b_family_id": new.family_id, "b_now": now}
-    if conn.dialect.name == "postgresql":
-        # One round trip: the new token is inserted only from the row the UPDATE rotated.
-        new_token = {
-            "n_digest": new.digest,
-            "n_issued_at": new.issued_at,
-            "n_expires": new.expires_at,
-        }
-        if _ROTATE_INTO_NEW.run(conn, {**rotation, **new_token}) != 1:
-            return False
-    else:
-        if _ROTATE.run(conn, rotation) != 1:
-            return False
-        _insert_refresh_token(conn, new)
+    won = _ROTATE.run(conn, {"b_digest": digest, "b_family_id": new.family_id, "b_now": now})
+    if won != 1:
+        return False
+    _insert_refresh_token(conn, new)
     if audit is not None:
         append_audit_in(conn, audit)
     return True
@@ -348,19 +337,9 @@ def _bearer_state_statement() -> Any:
     )
 
 
-def _rotate_into_new_statement() -> Any:
-    """PostgreSQL: the rotation as a data-modifying CTE whose one returned row (if it won)
-    becomes the new token; the INSERT's row count says whether it won."""
-    won = rotate_statement().returning(t.refresh_tokens.c.family_id).cte("won")
-    statement = new_token_from(won).add_cte(won)
-    # SQLAlchemy keeps an INSERT's row count only when asked.
-    return statement.execution_options(preserve_rowcount=True)
-
-
 _REFRESH_VIEW = Prepared(_refresh_view_statement())
 _REFRESH_CONTEXT = Prepared(_refresh_context_statement())
 _ROTATE = Prepared(rotate_statement())
-_ROTATE_INTO_NEW = Prepared(_rotate_into_new_statement())
 _INSERT_REFRESH_TOKEN = Prepared(t.refresh_tokens.insert())
 _INSERT_SESSION = Prepared(t.sessions.insert())
 _INSERT_FAMILY = Prepared(t.refresh_families.insert())
