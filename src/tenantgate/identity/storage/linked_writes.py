@@ -32,7 +32,7 @@ from .prepared import Prepared
 from .sql_audit import link_parameters, link_parts, run_linked, unnumbered_record
 
 SESSION_COLUMNS = ("id", "account_id", "client_id", "started_at", "current_tenant_id")
-FAMILY_COLUMNS = (
+FAMILY_COLUMNS = (  # permission_ceiling last: family_row writes it from the ceiling
     "id",
     "session_id",
     "client_id",
@@ -184,47 +184,34 @@ def start_family_and_link(
 ) -> None:
     """The family (and *session*, when it is new) with its first token and audit record."""
     params = link_parameters(unnumbered_record(audit))
-    params.update({f"f_{name}": value for name, value in family_row(family).items()})
-    params.update({f"t_{name}": value for name, value in token_row(token).items()})
+    params.update(family_row(family, "f_"))
+    params.update(token_row(token, "t_"))
     if session is not None:
-        params.update({f"s_{name}": value for name, value in session_row(session).items()})
+        params.update(session_row(session, "s_"))
     if replaces_others:
         params.update(switch_parameters(family))
     run_linked(_FAMILY_AND_LINK[(session is not None, replaces_others)], conn, params)
 
 
 # -- rows as parameters (shared with the lane's statements) ------------------------------
-def session_row(session: Session) -> dict[str, Any]:
-    return {
-        "id": session.id,
-        "account_id": session.account_id,
-        "client_id": session.client_id,
-        "started_at": session.started_at,
-        "current_tenant_id": session.current_tenant_id,
-    }
+def row_values(record: object, columns: tuple[str, ...], prefix: str = "") -> dict[str, Any]:
+    """The attributes of *record* named like *columns*, keyed ``<prefix><column>``."""
+    return {prefix + name: getattr(record, name) for name in columns}
 
 
-def family_row(family: RefreshFamily) -> dict[str, Any]:
+def session_row(session: Session, prefix: str = "") -> dict[str, Any]:
+    return row_values(session, SESSION_COLUMNS, prefix)
+
+
+def family_row(family: RefreshFamily, prefix: str = "") -> dict[str, Any]:
     ceiling = family.ceiling
-    return {
-        "id": family.id,
-        "session_id": family.session_id,
-        "client_id": family.client_id,
-        "account_id": family.account_id,
-        "tenant_id": family.tenant_id,
-        "started_at": family.started_at,
-        "deadline": family.deadline,
-        "permission_ceiling": " ".join(sorted(ceiling)) if ceiling is not None else None,
-    }
+    row = row_values(family, FAMILY_COLUMNS[:-1], prefix)
+    row[f"{prefix}permission_ceiling"] = " ".join(sorted(ceiling)) if ceiling is not None else None
+    return row
 
 
-def token_row(token: RefreshToken) -> dict[str, Any]:
-    return {
-        "digest": token.digest,
-        "family_id": token.family_id,
-        "issued_at": token.issued_at,
-        "expires_at": token.expires_at,
-    }
+def token_row(token: RefreshToken, prefix: str = "") -> dict[str, Any]:
+    return row_values(token, TOKEN_COLUMNS, prefix)
 
 
 def switch_parameters(family: RefreshFamily) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from ..services.records import (
     PendingLogin,
 )
 from . import schema as t
-from .linked_writes import insert_if_linked
+from .linked_writes import insert_if_linked, row_values
 from .prepared import Prepared
 from .sql_audit import (
     append_audit_in,
@@ -186,7 +186,7 @@ def _complete_login(
 ) -> None:
     _FORGIVE_ATTEMPTS.run(conn, forgiven)
     _forget_attempts(conn, more)
-    _INSERT_CODE.run(conn, _code_row(code))
+    _INSERT_CODE.run(conn, row_values(code, _CODE_COLUMNS))
     # Last: the chain head's lock is held only until the commit right after.
     append_audit_in(conn, audit)
 
@@ -197,20 +197,8 @@ def _complete_login_linked(
     """PostgreSQL: :func:`_complete_login` as one statement (see linked_writes.py)."""
     params = link_parameters(unnumbered_record(audit))
     params.update(forgiven)
-    params.update({f"c_{name}": value for name, value in _code_row(code).items()})
+    params.update(row_values(code, _CODE_COLUMNS, "c_"))
     run_linked(_COMPLETE_LOGIN_LINKED, conn, params)
-
-
-def _code_row(code: AuthorizationCode) -> dict[str, Any]:
-    return {
-        "digest": code.digest,
-        "client_id": code.client_id,
-        "account_id": code.account_id,
-        "redirect_uri": code.redirect_uri,
-        "code_challenge": code.code_challenge,
-        "issued_at": code.issued_at,
-        "expires_at": code.expires_at,
-    }
 
 
 # Hot-path statements (every login runs them), built once.
