@@ -189,7 +189,7 @@ def _run_remote(
     A driver error becomes the ``sqlalchemy.exc`` exception SQLAlchemy raises for it, and a
     broken connection is invalidated first, exactly as SQLAlchemy does on a disconnect, so
     the pool replaces it instead of handing it out again."""
-    merged = {**form.defaults, **params} if form.defaults else dict(params)
+    merged = {**form.defaults, **params} if form.defaults else params
     values = {name: merged[name] for name in form.names}
     for index, process in form.bind_processors:
         name = form.names[index]

@@ -97,18 +97,16 @@ _BUMP_HEAD = Prepared(
     .returning(t.audit_chain_head.c.seq, t.audit_chain_head.c.last_hash)
 )
 _LINK_COLUMNS = (*CHAINED_FIELDS, "prev_hash", "hash")
-# Bound as e_<column>, as in the PostgreSQL statement below, where the head's column names
-# are taken.
-_INSERT_AUDIT_STATEMENT = insert(t.audit_events).values(
-    {name: bindparam(f"e_{name}") for name in _LINK_COLUMNS}
+# Bound as e_<column>, as in link_parameters (the PostgreSQL statement below, where the
+# head's column names are taken).
+_INSERT_AUDIT = Prepared(
+    insert(t.audit_events).values({name: bindparam(f"e_{name}") for name in _LINK_COLUMNS})
 )
-_INSERT_AUDIT = Prepared(_INSERT_AUDIT_STATEMENT)
-_SET_HEAD_HASH_STATEMENT = (
+_SET_HEAD_HASH = Prepared(
     update(t.audit_chain_head)
     .where(t.audit_chain_head.c.id == 1)
     .values(last_hash=bindparam("b_last_hash"))
 )
-_SET_HEAD_HASH = Prepared(_SET_HEAD_HASH_STATEMENT)
 
 
 def append_link_statement(after: CTE | None = None) -> Any:
