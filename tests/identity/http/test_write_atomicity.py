@@ -183,6 +183,15 @@ async def test_an_sso_redemption_whose_audit_insert_fails_in_the_database_opens_
 _SESSION_TABLES = (schema.sessions, schema.refresh_families, schema.refresh_tokens)
 
 
+async def _current_fis(world: World) -> dict[str, int | None]:
+    store = world.deps.store
+    assert isinstance(store, SqlIdentityStore)
+    s = schema.sessions.c
+    async with store.engine.connect() as conn:
+        rows = await conn.execute(select(s.id, s.current_tenant_id))
+        return {row.id: row.current_tenant_id for row in rows}
+
+
 @asynccontextmanager
 async def chain_head_gone(world: World) -> AsyncIterator[None]:
     """The chain head row deleted (a damaged database), and put back afterwards."""
@@ -207,6 +216,8 @@ async def test_without_the_chain_head_audited_writes_write_nothing(world: World)
     page, _ = await world.login_page("admin-portal")
     tables = (*_SESSION_TABLES, schema.audit_events, schema.authorization_codes)
     before = [await _rows(world, table) for table in tables]
+    current_fis = await _current_fis(world)
+    attempts = await _rows(world, schema.login_attempts)
     async with chain_head_gone(world):
         assert_server_error(await world.refresh("admin-portal", scoped["refresh_token"]))
         assert_server_error(await world.select_tenant(unscoped, other))
@@ -215,6 +226,11 @@ async def test_without_the_chain_head_audited_writes_write_nothing(world: World)
         signed_in = await world.submit_login(page, "admin", world.user("admin").password)
         assert signed_in.status_code == 500, signed_in.text
         assert [await _rows(world, table) for table in tables] == before
+        # No session was switched to the other FI ...
+        assert await _current_fis(world) == current_fis
+        # ... and the login's two attempts (account, address), noted before the password
+        # was checked, were not forgiven.
+        assert await _rows(world, schema.login_attempts) == attempts + 2
     # Nothing was rotated or revoked: the same refresh token still works.
     again = await world.refresh("admin-portal", scoped["refresh_token"])
     assert again.status_code == 200, again.text
