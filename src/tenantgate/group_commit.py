@@ -26,9 +26,10 @@ If SQLite itself rolls the whole transaction back (a full disk, an I/O error), t
 abandoned: every member gets the error.
 
 Measured with the benchmark's load on this project's 2-core machine (SQLite, 50
-connections, four alternating pairs against the lane committing each transaction on its
-own): refresh grants 686 → 926/s, SSO hand-offs 223 → 290/s, tenant selections
-417 → 538/s; the groups held about nine transactions.
+connections, two runs of four alternating pairs against the lane committing each
+transaction on its own, the medians): refresh grants 686 → 926/s and 837 → 1,006/s, SSO
+hand-offs 223 → 290/s and 321 → 357/s, tenant selections 417 → 538/s and 554 → 607/s; the
+groups held about nine transactions.
 """
 
 from __future__ import annotations
