@@ -18,6 +18,8 @@ from tenantgate import embedded_sqlite
 from tenantgate.embedded_sqlite import begin, connect, run_read, run_transaction, runs_inline
 from tenantgate.identity.storage.engine import create_engine_for
 
+from .loop_turns import other_task_turns
+
 pytestmark = pytest.mark.anyio
 
 
@@ -31,31 +33,19 @@ async def test_a_transaction_runs_without_letting_the_loop_run_anything_else(
 ) -> None:
     engine = create_engine_for(f"sqlite+aiosqlite:///{tmp_path / 'inline.db'}")
     assert runs_inline(engine)
-    ticks = 0
-    running = True
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while running:
-            ticks += 1
-            await asyncio.sleep(0)
-
     try:
         async with begin(engine) as conn:  # the first connect goes through aiosqlite's thread
             await conn.execute(text("CREATE TABLE t (v INTEGER)"))
-        task = asyncio.create_task(ticker())
-        await asyncio.sleep(0)
-        before = ticks
-        async with begin(engine) as conn:
-            for value in range(50):
-                await conn.execute(text("INSERT INTO t VALUES (:v)"), {"v": value})
-            count = (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one()
-        # Fifty-one statements and a commit, and the other task never got a turn: no
-        # thread hand-off, no suspension while the one connection was out.
-        assert ticks == before
+        async with other_task_turns() as turns:
+            before = turns.count
+            async with begin(engine) as conn:
+                for value in range(50):
+                    await conn.execute(text("INSERT INTO t VALUES (:v)"), {"v": value})
+                count = (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one()
+            # Fifty-one statements and a commit, and the other task never got a turn: no
+            # thread hand-off, no suspension while the one connection was out.
+            assert turns.count == before
         assert count == 50
-        running = False
-        await task
     finally:
         await engine.dispose()
 

@@ -19,6 +19,8 @@ from tenantgate import embedded_sqlite, group_commit
 from tenantgate.embedded_sqlite import begin, run_read, run_transaction
 from tenantgate.identity.storage.engine import create_engine_for
 
+from .loop_turns import other_task_turns
+
 pytestmark = pytest.mark.anyio
 
 
@@ -189,22 +191,10 @@ async def test_a_read_with_no_group_open_answers_without_suspending(
     engine: AsyncEngine,
 ) -> None:
     await run_transaction(engine, _insert, 1)
-    ticks = 0
-    running = True
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while running:
-            ticks += 1
-            await asyncio.sleep(0)
-
-    task = asyncio.create_task(ticker())
-    await asyncio.sleep(0)
-    before = ticks
-    assert await run_read(engine, _count) == 1
-    assert ticks == before  # nothing to wait for: no commit, no other task ran
-    running = False
-    await task
+    async with other_task_turns() as turns:
+        before = turns.count
+        assert await run_read(engine, _count) == 1
+        assert turns.count == before  # nothing to wait for: no commit, no other task ran
 
 
 async def test_a_full_group_commits_at_once(

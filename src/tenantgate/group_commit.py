@@ -174,12 +174,7 @@ def _run_member(
     *,
     write: bool,
 ) -> None:
-    try:
-        if write:
-            _control(conn, f"SAVEPOINT {_SAVEPOINT}")
-    except DBAPIError as exc:
-        group.members.append((answer, None, exc))
-        _abandon(group, exc)
+    if write and not _member_control(conn, group, answer, f"SAVEPOINT {_SAVEPOINT}"):
         return
     try:
         result = work(conn, *args, **kwargs)
@@ -194,14 +189,20 @@ def _run_member(
         group.members.append((answer, None, exc))
         _abandon(group, exc)
         raise
+    if write and not _member_control(conn, group, answer, f"RELEASE {_SAVEPOINT}"):
+        return
+    group.members.append((answer, result, None))
+
+
+def _member_control(conn: Connection, group: _Group, answer: asyncio.Future[Any], sql: str) -> bool:
+    """A member's SAVEPOINT or RELEASE; if it fails, the group is lost with it."""
     try:
-        if write:
-            _control(conn, f"RELEASE {_SAVEPOINT}")
+        _control(conn, sql)
     except DBAPIError as exc:
         group.members.append((answer, None, exc))
         _abandon(group, exc)
-        return
-    group.members.append((answer, result, None))
+        return False
+    return True
 
 
 def _undo(conn: Connection, group: _Group, failure: Exception) -> None:
