@@ -26,10 +26,11 @@ If SQLite itself rolls the whole transaction back (a full disk, an I/O error), t
 abandoned: every member gets the error.
 
 Measured with the benchmark's load on this project's 2-core machine (SQLite, 50
-connections, two runs of four alternating pairs against the lane committing each
-transaction on its own, the medians): refresh grants 686 → 926/s and 837 → 1,006/s, SSO
-hand-offs 223 → 290/s and 321 → 357/s, tenant selections 417 → 538/s and 554 → 607/s; the
-groups held about nine transactions.
+connections), in three runs of four or five alternating pairs against the lane committing
+each transaction on its own (medians of each run): refresh grants +35%, +20% and +14%
+(e.g. 1,052 → 1,202/s), SSO hand-offs +30%, +11% and +4%, tenant selections +29% and +10%;
+the groups held about nine transactions.  Single runs of the same build vary by ±15% here,
+so only paired runs show a change of this size.
 """
 
 from __future__ import annotations
