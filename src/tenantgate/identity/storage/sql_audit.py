@@ -71,8 +71,12 @@ def unnumbered_record(event: AuditEvent) -> dict[str, Any]:
         "tenant_id": event.tenant_id,
         "session_id": event.session_id,
         "address": event.address,
-        "detail": json.dumps(event.detail, sort_keys=True, default=str),
+        "detail": _DETAIL.encode(event.detail),
     }
+
+
+# Reused: json.dumps with options builds an encoder per call.
+_DETAIL = json.JSONEncoder(sort_keys=True, default=str)
 
 
 def run_linked(statement: Prepared, conn: Connection, params: dict[str, Any]) -> None:
