@@ -144,7 +144,7 @@ async def _inline_scope(
         if lane is not None:
             # This is the other connection: the lane's open group must be committed
             # before it reads (to see it) or writes (SQLite's lock).
-            lane.flush()
+            lane.groups.flush()
         conn = await engine.connect()
         try:
             if transaction:
@@ -181,9 +181,6 @@ class _SyncLane:
         if self._conn is None or self._conn.closed or self._conn.invalidated:
             self._conn = self.engine.connect()
         return self._conn
-
-    def flush(self) -> None:
-        self.groups.flush()
 
     def close(self) -> None:
         self.groups.close(self._release)

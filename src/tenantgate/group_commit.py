@@ -28,9 +28,10 @@ abandoned: every member gets the error.
 Measured with the benchmark's load on this project's 2-core machine (SQLite, 50
 connections), in three runs of four or five alternating pairs against the lane committing
 each transaction on its own (medians of each run): refresh grants +35%, +20% and +14%
-(e.g. 1,052 → 1,202/s), SSO hand-offs +30%, +11% and +4%, tenant selections +29% and +10%;
-the groups held about nine transactions.  Single runs of the same build vary by ±15% here,
-so only paired runs show a change of this size.
+(e.g. 1,052 → 1,202/s), SSO hand-offs +30%, +11% and +4%, tenant selections +29% and +10%.
+Under the refresh load a group held 14.5 members on average (a refresh's read and its
+rotation are one member each: about seven refreshes a COMMIT), 49 at most.  Single runs
+of the same build vary by ±15% here, so only paired runs show a change of this size.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ class GroupCommit:
 
     def _open(self, conn: Connection, loop: asyncio.AbstractEventLoop) -> _Group:
         driver = _driver(conn)
-        if driver.in_transaction:  # left over by a failure outside any group
+        if driver.in_transaction:  # an abandoned group whose ROLLBACK itself failed
             driver.rollback()
         _control(conn, "BEGIN IMMEDIATE")
         group = self._file.group = _Group(self, loop)
