@@ -21,7 +21,10 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from joserfc.jwk import ECKey, OctKey
 
@@ -135,6 +138,7 @@ def jwe(
     *,
     secret: bytes = _SSO_SECRET,
     deflate: bool = False,
+    iv_bytes: int = 12,
 ) -> str:
     """`dir` + A256GCM compact JWE by hand (RFC 7516 §5.1)."""
     h = b64(header if isinstance(header, bytes) else js(header))
@@ -142,7 +146,7 @@ def jwe(
     if deflate:
         compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
         data = compressor.compress(data) + compressor.flush()
-    iv = os.urandom(12)
+    iv = os.urandom(iv_bytes)
     sealed = AESGCM(secret).encrypt(iv, data, h.encode("ascii"))
     return f"{h}..{b64(iv)}.{b64(sealed[:-16])}.{b64(sealed[-16:])}"
 
@@ -379,6 +383,31 @@ def _replace(token: str, index: int, segment: str) -> str:
     return ".".join(parts)
 
 
+def _cut(token: str, index: int, length: int) -> str:
+    """Segment *index* truncated to *length* bytes."""
+    parts = token.split(".")
+    raw = base64.urlsafe_b64decode(parts[index] + "=" * (-len(parts[index]) % 4))
+    parts[index] = b64(raw[:length])
+    return ".".join(parts)
+
+
+def _der_signature(token: str) -> str:
+    """The same signature, DER-encoded (what ECDSA APIs return; JWS wants R || S)."""
+    parts = token.split(".")
+    raw = base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4))
+    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    parts[2] = b64(der)
+    return ".".join(parts)
+
+
+def _tag_in_ciphertext(token: str) -> str:
+    """Ciphertext and tag joined in the ciphertext segment, the tag segment empty."""
+    parts = token.split(".")
+    joined = [base64.urlsafe_b64decode(part + "==") for part in parts[3:]]
+    parts[3:] = [b64(b"".join(joined)), ""]
+    return ".".join(parts)
+
+
 def _unsigned(header: dict[str, Any]) -> str:
     return f"{b64(js(header))}.{b64(js(CLAIMS))}."
 
@@ -412,6 +441,8 @@ ACCESS_REFUSALS: list[tuple[str, AccessCase, str]] = [
     ("all-zero signature", lambda: _replace(jws(), 2, b64(bytes(64))), "signature"),
     ("r = s = n", lambda: _replace(jws(), 2, b64(ES_ORDER.to_bytes(32, "big") * 2)), "signature"),
     ("signature padded", lambda: jws() + "=", "signature"),
+    ("signature DER-encoded", lambda: _der_signature(jws()), "signature"),
+    ("signature cut to 63 bytes", lambda: _cut(jws(), 2, 63), "signature"),
     ("header padded", lambda: _replace(jws(), 0, jws().split(".")[0] + "="), "malformed"),
     ("payload padded", lambda: _replace(jws(), 1, jws().split(".")[1] + "="), "signature"),
     (
@@ -606,6 +637,12 @@ SSO_REFUSALS: list[tuple[str, SsoCase, str]] = [
     ("flip iv", lambda: _flip(jwe(), 2), "decryption"),
     ("flip ciphertext", lambda: _flip(jwe(), 3), "decryption"),
     ("flip tag", lambda: _flip(jwe(), 4), "decryption"),
+    # AES-GCM itself takes other IV lengths: a token sealed under the right key with one
+    # would open if the length were not checked (RFC 7518 §5.3 fixes 96 bits).
+    ("iv 16 bytes", lambda: jwe(iv_bytes=16), "decryption"),
+    ("iv 8 bytes", lambda: jwe(iv_bytes=8), "decryption"),
+    ("tag cut to 12 bytes", lambda: _cut(jwe(), 4, 12), "decryption"),
+    ("tag moved into the ciphertext", lambda: _tag_in_ciphertext(jwe()), "decryption"),
     (
         "encrypted key present with dir",
         lambda: _replace(jwe(), 1, b64(os.urandom(32))),

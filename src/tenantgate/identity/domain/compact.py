@@ -21,6 +21,11 @@ class MalformedToken(ValueError):
     pass
 
 
+def b64url_encode(data: bytes) -> str:
+    """Unpadded base64url (RFC 7515 §2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
 def b64url_decode(segment: str) -> bytes:
     if _B64URL.fullmatch(segment) is None or len(segment) % 4 == 1:
         raise MalformedToken("bad base64url")

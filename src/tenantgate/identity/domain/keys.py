@@ -12,10 +12,11 @@ from __future__ import annotations
 import base64
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from joserfc.jwk import ECKey, OctKey
 
@@ -46,16 +47,34 @@ class StoredKey:
 
 @dataclass(frozen=True, slots=True)
 class SigningKey:
+    """A signing key as joserfc holds it (JWK export, thumbprint), with the `cryptography`
+    objects that sign and verify taken out of it once, not on every token."""
+
     kid: str
     alg: str
     private: ECKey
     public_jwk: dict[str, Any]
+    signer: ec.EllipticCurvePrivateKey = field(init=False, repr=False, compare=False)
+    verifier: ec.EllipticCurvePublicKey = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        signer = self.private.private_key
+        if not isinstance(signer, ec.EllipticCurvePrivateKey):
+            raise KeyUnsealError(self.kid)
+        object.__setattr__(self, "signer", signer)
+        object.__setattr__(self, "verifier", signer.public_key())
 
 
 @dataclass(frozen=True, slots=True)
 class EncryptionKey:
+    """The SSO key (a JWK), with its AES-GCM cipher made once."""
+
     kid: str
     secret: OctKey
+    cipher: AESGCM = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cipher", AESGCM(self.secret.raw_value))
 
 
 def seal(plaintext: bytes, kek: bytes, kid: str) -> str:
