@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 import jwt
 import pytest
+
+from tenantgate.identity.domain.tenant_refs import RefStatus
 
 from ..harness import World, build_deps
 
@@ -63,3 +67,54 @@ async def test_a_token_with_a_ref_past_its_grace_is_refused(world: World) -> Non
     world.clock.advance(config.tenant_ref_rotation + config.tenant_ref_grace)
     # The access token itself has expired by now too; introspection says inactive.
     assert (await world.introspect("admin-portal", scoped["access_token"]))["active"] is False
+
+
+async def test_a_known_ref_is_read_once_and_still_ages_by_the_clock(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another instance learns a ref from the store once; stale and unknown still follow
+    the clock afterwards, with no further read."""
+    url = world.deps.store.engine.url.render_as_string(hide_password=False)  # type: ignore[attr-defined]
+    other = build_deps(url, world.clock)
+    tenant_id = world.seed.tenants["First Harbor Bank"]
+    config = world.deps.config
+    reads: list[str] = []
+    real_find = other.store.find_ref
+
+    async def counted(ref: str) -> Any:
+        reads.append(ref)
+        return await real_find(ref)
+
+    monkeypatch.setattr(other.store, "find_ref", counted)
+    try:
+        ref = await world.deps.current_ref(tenant_id)
+        assert await other.resolve_ref(ref) == (tenant_id, RefStatus.CURRENT)
+        assert await other.resolve_ref(ref) == (tenant_id, RefStatus.CURRENT)
+        assert reads == [ref]
+        world.clock.advance(config.tenant_ref_rotation)
+        assert await other.resolve_ref(ref) == (tenant_id, RefStatus.STALE)
+        world.clock.advance(config.tenant_ref_grace + 1)
+        assert (await other.resolve_ref(ref))[1] is RefStatus.UNKNOWN
+        assert reads == [ref]
+    finally:
+        await other.store.engine.dispose()  # type: ignore[attr-defined]
+
+
+async def test_an_unknown_ref_is_asked_for_every_time(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Misses are not kept: guesses cannot fill memory, and a ref stored later (by another
+    instance) is found."""
+    reads: list[str] = []
+    real_find = world.deps.store.find_ref
+
+    async def counted(ref: str) -> Any:
+        reads.append(ref)
+        return await real_find(ref)
+
+    monkeypatch.setattr(world.deps.store, "find_ref", counted)
+    guess = "fi_" + "z" * 24
+    for _ in range(3):
+        assert await world.deps.resolve_ref(guess) == (0, RefStatus.UNKNOWN)
+    assert reads == [guess] * 3
+    assert guess not in world.deps._ref_rows

@@ -36,6 +36,7 @@ class Deps:
     passwords: Passwords
     hashing: HashingPool = field(default_factory=HashingPool)
     _refs: dict[tuple[int, int], str] = field(default_factory=dict)
+    _ref_rows: dict[str, tuple[int, int]] = field(default_factory=dict)
     _clients: dict[str, tuple[float, Client | None]] = field(default_factory=dict)
     _tenant_names: dict[int, tuple[float, str]] = field(default_factory=dict)
 
@@ -127,17 +128,31 @@ class Deps:
         if len(self._refs) > 10_000:
             self._refs.clear()
         self._refs[(tenant_id, epoch)] = ref  # a stored epoch's ref never changes
+        self._remember_ref(ref, tenant_id, epoch)
         return ref
 
     async def resolve_ref(self, ref: str) -> tuple[int, RefStatus]:
-        """The tenant a ref names and whether it is current, stale or unknown."""
-        found = await self.store.find_ref(ref)
-        if found is None:
-            return 0, RefStatus.UNKNOWN
+        """The tenant a ref names and whether it is current, stale or unknown.
+
+        A stored ref's row never changes (refs are only ever inserted, once per tenant
+        and epoch), so what it names is kept in memory once read; whether it is still
+        current is judged against the clock on every call.  A ref the store does not
+        know is asked again next time: it may be stored later by another instance, and
+        guesses must not fill memory."""
+        known = self._ref_rows.get(ref)
+        if known is None:
+            found = await self.store.find_ref(ref)
+            if found is None:
+                return 0, RefStatus.UNKNOWN
+            known = self._remember_ref(ref, found.tenant_id, found.epoch)
+        tenant_id, epoch = known
         status = classify_ref(
-            found.epoch,
-            self.now(),
-            self.config.tenant_ref_rotation,
-            self.config.tenant_ref_grace,
+            epoch, self.now(), self.config.tenant_ref_rotation, self.config.tenant_ref_grace
         )
-        return found.tenant_id, status
+        return tenant_id, status
+
+    def _remember_ref(self, ref: str, tenant_id: int, epoch: int) -> tuple[int, int]:
+        if len(self._ref_rows) > 10_000:
+            self._ref_rows.clear()
+        known = self._ref_rows[ref] = (tenant_id, epoch)
+        return known
