@@ -10,6 +10,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ...embedded_sqlite import connect, run_read, run_transaction
+from .autocommit_connections import run_in_autocommit
 from .prepared import Prepared
 
 P = ParamSpec("P")
@@ -48,7 +49,10 @@ class SqlBase:
     async def read(
         self, work: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
     ) -> R:
-        """*work* as a read on ``self.reader`` (autocommit on PostgreSQL)."""
+        """*work* as a read on ``self.reader`` (autocommit on PostgreSQL, on a connection
+        kept for it: autocommit_connections.py)."""
+        if self.dialect == "postgresql":
+            return await run_in_autocommit(self.engine, self.reader, work, args, kwargs)
         return await run_read(self.reader, work, *args, **kwargs)
 
     async def single_statement(
@@ -58,7 +62,7 @@ class SqlBase:
         autocommit on PostgreSQL (a statement is atomic by itself, so BEGIN and COMMIT
         would only add round trips), as a transaction elsewhere."""
         if self.dialect == "postgresql":
-            return await run_read(self.reader, work, *args, **kwargs)
+            return await run_in_autocommit(self.engine, self.reader, work, args, kwargs)
         return await run_transaction(self.engine, work, *args, **kwargs)
 
     async def first_row(self, statement: Prepared, params: Mapping[str, Any]) -> Any | None:

@@ -1,0 +1,176 @@
+"""PostgreSQL: the connections single statements run on in autocommit, kept checked out.
+
+Reads and the one-statement writes (``SqlBase.read``, ``SqlBase.single_statement``) need
+no transaction, so they run on connections in autocommit mode.  Checking one out of
+SQLAlchemy's pool for every statement and back cost more than the statement: a new
+``Connection``, the AUTOCOMMIT isolation level set on the driver at checkout and reset at
+checkin, the reset-on-return ROLLBACK, each of those a greenlet switch and a hop through
+psycopg's async wait loop.  Measured on this project's 2-core machine, one indexed
+single-row SELECT through the store cost ~470-580 µs of the server's CPU that way, against
+~150 µs for the same SELECT on a bare psycopg connection.
+
+:class:`AutocommitConnections` keeps up to half the engine's pool checked out, already in
+autocommit, and hands them to callers in the order they asked (a connection given back
+goes straight to the longest waiter, so no newcomer can starve it).  The rest of the pool
+stays for transactions.  A connection is dropped, not reused, when
+
+* the statement broke it (SQLAlchemy invalidated it on a disconnect): then every idle one
+  goes as well, as SQLAlchemy's pool does on a disconnect, since a database restart broke
+  them all;
+* its caller was cancelled mid-statement (what the server still has in flight on it is
+  unknown);
+* the engine was disposed.
+
+One set per engine pool and event loop (psycopg's async connections belong to the loop
+that opened them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+R = TypeVar("R")
+_STATE = "_tenantgate_autocommit_connections"
+
+
+async def run_in_autocommit(
+    engine: AsyncEngine,
+    reader: AsyncEngine,
+    work: Callable[..., R],
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any],
+) -> R:
+    """``work(connection, *args, **kwargs)`` on a held autocommit connection of *reader*
+    (an AUTOCOMMIT view of *engine*, sharing its pool)."""
+    return await _connections(engine, reader).run(work, args, kwargs)
+
+
+def _connections(engine: AsyncEngine, reader: AsyncEngine) -> AutocommitConnections:
+    loop = asyncio.get_running_loop()
+    state = engine.sync_engine.pool.__dict__
+    held: AutocommitConnections | None = state.get(_STATE)
+    if held is None or held.loop is not loop or held.closed:
+        size = engine.sync_engine.pool.size() if hasattr(engine.sync_engine.pool, "size") else 2
+        held = state[_STATE] = AutocommitConnections(reader, loop, max(1, size // 2))
+        event.listen(engine.sync_engine, "engine_disposed", held.on_disposed)
+    return held
+
+
+class AutocommitConnections:
+    def __init__(self, reader: AsyncEngine, loop: asyncio.AbstractEventLoop, limit: int) -> None:
+        self.loop = loop
+        self.limit = limit
+        self.closed = False
+        self._reader = reader
+        self._idle: list[AsyncConnection] = []
+        self._waiters: deque[asyncio.Future[AsyncConnection | None]] = deque()
+        self._held = 0  # connections out of the pool, idle or in use
+        self._closing: set[asyncio.Task[None]] = set()
+
+    async def run(
+        self, work: Callable[..., R], args: tuple[Any, ...], kwargs: Mapping[str, Any]
+    ) -> R:
+        conn = await self._acquire()
+        try:
+            result = await conn.run_sync(_unit, work, args, kwargs)
+        except Exception:
+            self._release(conn, reusable=not conn.invalidated)
+            raise
+        except BaseException:  # cancelled mid-statement: the connection's state is unknown
+            self._release(conn, reusable=False)
+            raise
+        self._release(conn, reusable=not conn.invalidated)
+        return result
+
+    # -- handing connections out and back ------------------------------------------------
+    async def _acquire(self) -> AsyncConnection:
+        if self._idle and not self._waiters:
+            return self._idle.pop()
+        if self._held >= self.limit:
+            waiter: asyncio.Future[AsyncConnection | None] = self.loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                handed = await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._pass_on(waiter.result())  # handed over just as we were cancelled
+                raise
+            if handed is not None:
+                return handed
+        # Room for one more (or a dropped connection's place was handed to us: None).
+        self._held += 1
+        try:
+            return await self._reader.connect()
+        except BaseException:
+            self._held -= 1
+            self._pass_on(None)
+            raise
+
+    def _release(self, conn: AsyncConnection, *, reusable: bool) -> None:
+        if reusable and not self.closed and not conn.closed:
+            self._pass_on(conn)
+            return
+        broken = conn.invalidated
+        self._drop(conn)
+        if broken:  # a disconnect: the idle ones are most likely broken too
+            while self._idle:
+                self._drop(self._idle.pop())
+        self._pass_on(None)
+
+    def _pass_on(self, conn: AsyncConnection | None) -> None:
+        """Give *conn* (or, for None, the right to open one) to the longest waiter."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return
+        if conn is not None:
+            self._idle.append(conn)
+
+    def _drop(self, conn: AsyncConnection) -> None:
+        self._held -= 1
+        task = self.loop.create_task(_close_quietly(conn))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    # -- the engine's disposal ---------------------------------------------------------
+    def on_disposed(self, _engine: Engine) -> None:
+        """``engine_disposed``: runs inside ``AsyncEngine.dispose``'s greenlet, so the
+        idle connections can be closed here, synchronously; ones in use are closed when
+        they come back."""
+        self.closed = True
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            self._held -= 1
+            with contextlib.suppress(Exception):  # another loop's, or already broken
+                conn.sync_connection.invalidate()  # type: ignore[union-attr]
+                conn.sync_connection.close()  # type: ignore[union-attr]
+
+
+def _unit(
+    conn: Connection, work: Callable[..., R], args: tuple[Any, ...], kwargs: Mapping[str, Any]
+) -> R:
+    """*work*, then the end of the transaction SQLAlchemy began on its own if a statement
+    went through ``Connection.execute`` (in autocommit the driver has none open: the
+    ROLLBACK sends nothing)."""
+    try:
+        return work(conn, *args, **kwargs)
+    finally:
+        if conn.in_transaction() and not conn.invalidated:
+            conn.rollback()
+
+
+async def _close_quietly(conn: AsyncConnection) -> None:
+    with contextlib.suppress(Exception):
+        if conn.invalidated:
+            await conn.close()
+        else:
+            await conn.invalidate()
+            await conn.close()

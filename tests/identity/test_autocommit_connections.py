@@ -1,0 +1,160 @@
+"""PostgreSQL's held autocommit connections (storage/autocommit_connections.py): kept and
+reused, handed out in order and never more than half the pool, and dropped when broken,
+when their caller is cancelled mid-statement, or when the engine is disposed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import psycopg
+import pytest
+from sqlalchemy import Connection
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tenantgate.identity.storage.engine import create_engine_for
+from tenantgate.identity.storage.sql_base import SqlBase
+
+from .databases import postgres_schema
+
+pytestmark = pytest.mark.anyio
+POOL = 8  # so at most 4 are held
+
+
+@pytest.fixture
+def url() -> Iterator[str]:
+    with postgres_schema() as schema_url:
+        yield schema_url
+
+
+@pytest.fixture
+async def base(url: str) -> AsyncIterator[SqlBase]:
+    engine = create_engine_for(url, pool_size=POOL)
+    try:
+        yield SqlBase(engine)
+    finally:
+        await engine.dispose()
+
+
+def backend_pid(conn: Connection) -> int:
+    return int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+
+def sleep_then_pid(conn: Connection, seconds: float) -> int:
+    conn.exec_driver_sql(f"SELECT pg_sleep({seconds})")
+    return backend_pid(conn)
+
+
+def in_autocommit(conn: Connection) -> bool:
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, psycopg.AsyncConnection)
+    return bool(driver.autocommit)
+
+
+def live_backends(url: str, pids: set[int]) -> set[int]:
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE pid = ANY(%s)", (list(pids),))
+        return {int(row[0]) for row in rows}
+
+
+async def wait_gone(url: str, pids: set[int]) -> set[int]:
+    """The backends of *pids* still alive after up to five seconds (a closed connection's
+    backend exits a moment later)."""
+    for _ in range(50):
+        if not live_backends(url, pids):
+            break
+        await asyncio.sleep(0.1)
+    return live_backends(url, pids)
+
+
+def terminate(url: str, pid: int) -> None:
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
+async def test_one_connection_serves_reads_one_after_another_in_autocommit(
+    base: SqlBase,
+) -> None:
+    pids = {await base.read(backend_pid) for _ in range(5)}
+    assert len(pids) == 1
+    assert await base.read(in_autocommit) is True
+    assert await base.single_statement(in_autocommit) is True
+
+
+async def test_never_more_than_half_the_pool_and_everyone_is_served(base: SqlBase) -> None:
+    pids = await asyncio.gather(*(base.read(sleep_then_pid, 0.02) for _ in range(40)))
+    assert len(set(pids)) == POOL // 2
+    # The other half stays for transactions meanwhile.
+    engine: AsyncEngine = base.engine
+    assert engine.sync_engine.pool.checkedout() == POOL // 2  # type: ignore[attr-defined]
+
+
+async def test_a_connection_given_back_goes_to_the_longest_waiter(base: SqlBase) -> None:
+    order: list[int] = []
+
+    async def read(index: int) -> None:
+        await base.read(sleep_then_pid, 0.01)
+        order.append(index)
+
+    tasks = []
+    for index in range(12):
+        tasks.append(asyncio.create_task(read(index)))
+        await asyncio.sleep(0.002)  # asked in this order
+    await asyncio.gather(*tasks)
+    # Four run at once, so completions may swap within a round, never across rounds.
+    rounds = [sorted(order[i : i + 4]) for i in range(0, 12, 4)]
+    assert rounds == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]], order
+
+
+async def test_a_disconnect_drops_the_broken_connection_and_the_idle_ones(
+    base: SqlBase, url: str
+) -> None:
+    first, second = await asyncio.gather(
+        base.read(sleep_then_pid, 0.05), base.read(sleep_then_pid, 0.05)
+    )
+    assert first != second
+    held = {first, second}
+    for pid in held:
+        terminate(url, pid)
+    # Whichever connection comes first is dead: one refusal, SQLAlchemy's error ...
+    with pytest.raises(DBAPIError) as raised:
+        await base.read(backend_pid)
+    assert raised.value.connection_invalidated
+    # ... and the other dead one went with it: the next read works on a new connection.
+    fresh = await base.read(backend_pid)
+    assert fresh not in held
+
+
+async def test_a_caller_cancelled_mid_statement_leaves_its_connection_behind(
+    base: SqlBase, url: str
+) -> None:
+    pid = await base.read(backend_pid)
+    task = asyncio.create_task(base.read(sleep_then_pid, 30))
+    await asyncio.sleep(0.2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # Not handed out again with a statement still running on it ...
+    assert await asyncio.wait_for(base.read(backend_pid), 5) != pid
+    # ... and closed.
+    assert await wait_gone(url, {pid}) == set()
+
+
+async def test_disposing_the_engine_closes_the_held_connections(url: str) -> None:
+    engine = create_engine_for(url, pool_size=POOL)
+    base = SqlBase(engine)
+    pids = set(await asyncio.gather(*(base.read(sleep_then_pid, 0.05) for _ in range(4))))
+    assert len(pids) == 4
+    assert live_backends(url, pids) == pids
+    await engine.dispose()
+    assert await wait_gone(url, pids) == set()
+    # A disposed engine opens new ones on its next use.
+    again = create_engine_for(url, pool_size=POOL)
+    try:
+        assert await SqlBase(again).read(backend_pid) not in pids
+    finally:
+        await again.dispose()
