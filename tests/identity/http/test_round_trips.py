@@ -104,3 +104,16 @@ async def test_a_login_completes_in_one_statement(world: World) -> None:
         # Attempts forgiven, code issued, login.succeeded linked: one statement.
         ["WITH", "bumped", "AS"],
     ], seen
+
+
+async def test_an_sso_redemption_claims_its_token_without_a_transaction(world: World) -> None:
+    scoped = await world.admin_in("First Harbor Bank")
+    minted = await world.mint_sso(scoped["access_token"])
+    with statements(world) as seen:
+        answer = await world.redeem_sso(minted.json()["access_token"])
+    assert answer.status_code == 200, answer.text
+    claims = [sql for sql in seen if sql.startswith("INSERT INTO one_time_uses")]
+    assert len(claims) == 1, seen
+    # The claim is atomic by itself: no BEGIN/COMMIT round trips around it (nor anywhere
+    # else in the redemption).
+    assert "COMMIT" not in seen, seen

@@ -58,9 +58,10 @@ class SqlBase:
     async def single_statement(
         self, work: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
     ) -> R:
-        """*work*, which runs exactly one statement, committed by that statement alone: in
-        autocommit on PostgreSQL (a statement is atomic by itself, so BEGIN and COMMIT
-        would only add round trips), as a transaction elsewhere."""
+        """*work*, whose one write is a single statement, committed by that statement
+        alone (any statement after it only reads): in autocommit on PostgreSQL (a statement
+        is atomic by itself, so BEGIN and COMMIT would only add round trips), as a
+        transaction elsewhere."""
         if self.dialect == "postgresql":
             return await run_in_autocommit(self.engine, self.reader, work, args, kwargs)
         return await run_transaction(self.engine, work, *args, **kwargs)

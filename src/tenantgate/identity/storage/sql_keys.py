@@ -33,7 +33,10 @@ class KeyRows(SqlBase):
             "used_at": now,
             "expires_at": expires_at,
         }
-        return await self.transaction(_claim_once, self.dialect, values)
+        # The claim is one statement (INSERT … ON CONFLICT DO NOTHING RETURNING), atomic by
+        # itself: in autocommit on PostgreSQL, without BEGIN and COMMIT round trips.  Only a
+        # replay reads on, for who claimed first.
+        return await self.single_statement(_claim_once, self.dialect, values)
 
     # -- keys -----------------------------------------------------------------
     async def all_keys(self) -> list[StoredKey]:
