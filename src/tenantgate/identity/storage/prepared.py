@@ -196,10 +196,16 @@ def _run_remote(
         if values[name] is not None:
             values[name] = process(values[name])
     cursor = driver.cursor()
+    processors = _RESULT_PROCESSORS.get(id(form))
     try:
         await_only(cursor.execute(form.sql, values))
-        description = cursor.description
-        raw = await_only(cursor.fetchall()) if fetch and description else []
+        # Only a statement that returns rows is fetched (make_row: its columns).  psycopg
+        # builds ``description`` anew on every read of it (~25 µs a statement here), and it
+        # is needed once per form, to choose the result processors.
+        rows_back = fetch and form.make_row is not None
+        raw = await_only(cursor.fetchall()) if rows_back else []
+        if raw and processors is None:
+            processors = _result_processors(statement, form, conn.dialect, cursor.description)
         count = cursor.rowcount
     except Exception as exc:
         error = _as_dbapi_error(conn, driver, form, values, exc)
@@ -209,7 +215,7 @@ def _run_remote(
     if not raw:
         return [], count
     assert form.make_row is not None
-    processors = _result_processors(statement, form, conn.dialect, description)
+    assert processors is not None
     if not processors:
         return [form.make_row(row) for row in raw], count
     rows = []
