@@ -47,7 +47,7 @@ class LoginRows(SqlBase):
         self, keys: Sequence[tuple[str, str]], now: float, window: float
     ) -> AttemptCounts:
         since = now - window
-        if self.dialect == "postgresql":
+        if self.dialect == "postgresql" and keys:
             # All the keys' rows in one multi-row INSERT: atomic by itself, so it commits in
             # autocommit without BEGIN and COMMIT round trips.
             ids = await self.single_statement(_note_attempts_at_once, keys, now)
