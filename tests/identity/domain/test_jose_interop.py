@@ -4,7 +4,6 @@ reads what we write and we read what it writes, with the same keys."""
 from __future__ import annotations
 
 import json
-import secrets
 
 import pytest
 from joserfc import jwe, jws
@@ -31,10 +30,12 @@ from tenantgate.identity.domain.sso_tokens import (
     seal_sso_token,
 )
 
-KEK = secrets.token_bytes(32)
-ISSUER = "https://identity.example"
-NOW = 1_900_000_000
+from .test_access_tokens import claims as access_claims
+from .test_sso_tokens import ISSUER, KEK, NOW, sso_claims
+
 SSO_ALGORITHMS = ["dir", "A256GCM"]
+ACCESS = access_claims(permissions=("customers:read", "reporting:view"))
+SSO = sso_claims()
 
 
 @pytest.fixture(scope="module")
@@ -45,33 +46,6 @@ def signing() -> SigningKey:
 @pytest.fixture(scope="module")
 def sso_key() -> EncryptionKey:
     return open_sso_key(generate_sso_key(KEK, NOW), KEK)
-
-
-ACCESS = AccessTokenClaims(
-    issuer=ISSUER,
-    subject="u_abc",
-    audience="admin-api",
-    client_id="admin-portal",
-    issued_at=NOW,
-    expires_at=NOW + 1200,
-    jwt_id="j1",
-    session_id="s1",
-    kind="admin",
-    permissions=("customers:read", "reporting:view"),
-    tenant="fi_" + "a" * 24,
-)
-SSO = SsoClaims(
-    issuer=ISSUER,
-    audience="reporting-portal",
-    account_id=7,
-    subject="u_admin",
-    tenant_id=3,
-    session_id="s-admin",
-    minted_by="admin-portal",
-    jwt_id="jti-1",
-    issued_at=NOW,
-    expires_at=NOW + 120,
-)
 
 
 def verify(token: str, key: SigningKey) -> AccessTokenClaims:
