@@ -18,7 +18,6 @@ verifies our tokens and that we verify joserfc's.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +30,14 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
-from .compact import MalformedToken, b64url_decode, b64url_encode, parse_header, split_compact
+from .compact import (
+    MalformedToken,
+    b64url_decode,
+    b64url_encode,
+    json_segment,
+    parse_header,
+    split_compact,
+)
 from .keys import SIGNING_ALGORITHM, SigningKey
 from .strict_json import StrictJsonError, parse_json_object
 
@@ -39,7 +45,6 @@ ACCESS_TOKEN_TYPE = "at+jwt"
 ALLOWED_ALGORITHMS = (SIGNING_ALGORITHM,)
 _ECDSA = ec.ECDSA(hashes.SHA256())
 _COORDINATE = 32  # bytes of R and of S on P-256
-_CLAIMS_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 class AccessTokenRejected(Exception):
@@ -82,11 +87,7 @@ def issue_access_token(claims: AccessTokenClaims, key: SigningKey) -> str:
     if key.alg != SIGNING_ALGORITHM:
         raise ValueError(f"cannot sign with {key.alg}")
     header = {"alg": key.alg, "typ": ACCESS_TOKEN_TYPE, "kid": key.kid}
-    signing_input = (
-        b64url_encode(_CLAIMS_JSON.encode(header).encode())
-        + "."
-        + b64url_encode(_CLAIMS_JSON.encode(claims.as_claims()).encode())
-    )
+    signing_input = f"{json_segment(header)}.{json_segment(claims.as_claims())}"
     r, s = decode_dss_signature(key.signer.sign(signing_input.encode("ascii"), _ECDSA))
     signature = r.to_bytes(_COORDINATE, "big") + s.to_bytes(_COORDINATE, "big")
     return f"{signing_input}.{b64url_encode(signature)}"

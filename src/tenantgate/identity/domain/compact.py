@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from typing import Any
 
@@ -24,6 +25,20 @@ class MalformedToken(ValueError):
 def b64url_encode(data: bytes) -> str:
     """Unpadded base64url (RFC 7515 §2)."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def compact_json(value: Any) -> bytes:
+    """*value* as JSON without whitespace, as the tokens carry it."""
+    return _COMPACT_JSON.encode(value).encode()
+
+
+def json_segment(value: Any) -> str:
+    """*value* as compact JSON, base64url-encoded: a JOSE header or JWT claims segment."""
+    return b64url_encode(compact_json(value))
+
+
+# Reused: json.dumps with options builds an encoder per call.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 def b64url_decode(segment: str) -> bytes:

@@ -18,7 +18,6 @@ opens our tokens and that we open joserfc's.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +25,15 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 
-from .compact import MalformedToken, b64url_decode, b64url_encode, parse_header, split_compact
+from .compact import (
+    MalformedToken,
+    b64url_decode,
+    b64url_encode,
+    compact_json,
+    json_segment,
+    parse_header,
+    split_compact,
+)
 from .keys import SSO_CONTENT_ENCRYPTION, SSO_KEY_ALGORITHM, EncryptionKey
 from .strict_json import StrictJsonError, parse_json_object
 
@@ -35,7 +42,6 @@ SSO_TOKEN_TYPE_URN = "urn:tenantgate:token-type:sso"
 _ALLOWED_HEADER = frozenset({"alg", "enc", "typ", "kid"})
 _IV_BYTES = 12  # RFC 7518 §5.3: a 96-bit IV ...
 _TAG_BYTES = 16  # ... and a 128-bit authentication tag
-_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 class SsoTokenRefused(Exception):
@@ -77,11 +83,9 @@ def seal_sso_token(claims: SsoClaims, key: EncryptionKey) -> str:
         "typ": SSO_TOKEN_TYPE,
         "kid": key.kid,
     }
-    protected = b64url_encode(_JSON.encode(header).encode())
+    protected = json_segment(header)
     iv = os.urandom(_IV_BYTES)
-    sealed = key.cipher.encrypt(
-        iv, _JSON.encode(claims.as_claims()).encode(), protected.encode("ascii")
-    )
+    sealed = key.cipher.encrypt(iv, compact_json(claims.as_claims()), protected.encode("ascii"))
     ciphertext, tag = sealed[:-_TAG_BYTES], sealed[-_TAG_BYTES:]
     # header . (no encrypted key: `dir`) . iv . ciphertext . tag
     return f"{protected}..{b64url_encode(iv)}.{b64url_encode(ciphertext)}.{b64url_encode(tag)}"
