@@ -196,7 +196,9 @@ _INSERT_KEYS = {
         "e_seq", "e_at", "e_event", "e_account_id", "e_client_id", "e_tenant_id",
         "e_session_id", "e_address", "e_detail", "e_prev_hash", "e_hash",
     ),
-    "sql_login._NOTE_ATTEMPT": ("scope", "key_digest", "at"),
+    "sql_login._note_attempts_statement": (
+        "at", "scope_0", "key_digest_0", "scope_1", "key_digest_1",
+    ),
     "sql_keys._claim_statement": ("kind", "jti", "claimant", "used_at", "expires_at"),
     "sql_login._INSERT_CODE": (
         "digest", "client_id", "account_id", "redirect_uri", "code_challenge",
@@ -238,6 +240,7 @@ def test_every_hot_statement_of_the_identity_store_takes_the_cursor_path(url: st
         *_prepared_in(sql_sessions),
         *_prepared_in(linked_writes),
         ("sql_keys._claim_statement", sql_keys._claim_statement(dialect.name)),
+        ("sql_login._note_attempts_statement", sql_login._note_attempts_statement(2)),
     ]
     if not sqlite:
         found += [

@@ -47,12 +47,9 @@ class LoginRows(SqlBase):
         self, keys: Sequence[tuple[str, str]], now: float, window: float
     ) -> AttemptCounts:
         since = now - window
-        if self.dialect == "postgresql" and keys:
-            # All the keys' rows in one multi-row INSERT: atomic by itself, so it commits in
-            # autocommit without BEGIN and COMMIT round trips.
-            ids = await self.single_statement(_note_attempts_at_once, keys, now)
-        else:
-            ids = await self.transaction(_note_attempts, keys, now)
+        # All the keys' rows in one multi-row INSERT: atomic by itself (on PostgreSQL it
+        # commits in autocommit, without BEGIN and COMMIT round trips).
+        ids = await self.single_statement(_note_attempts, keys, now) if keys else []
         # Committed before counting: see the port's docstring.
         counts = await self.read(_count_attempts, keys, since)
         if ids and ids[0] % PURGE_EVERY == 0:
@@ -152,18 +149,11 @@ class LoginRows(SqlBase):
 
 
 def _note_attempts(conn: Connection, keys: Sequence[tuple[str, str]], now: float) -> list[int]:
-    return [
-        int(_NOTE_ATTEMPT.one(conn, {"scope": s, "key_digest": k, "at": now}).id) for s, k in keys
-    ]
-
-
-def _note_attempts_at_once(
-    conn: Connection, keys: Sequence[tuple[str, str]], now: float
-) -> list[int]:
     params: dict[str, Any] = {"at": now}
     for index, (scope, digest) in enumerate(keys):
         params[f"scope_{index}"], params[f"key_digest_{index}"] = scope, digest
-    # Ids are drawn in the VALUES' order: ascending ids are the keys' order.
+    # Ids are drawn in the VALUES' order (RETURNING's own order is unspecified on
+    # SQLite): ascending ids are the keys' order.
     return sorted(int(row.id) for row in _note_attempts_statement(len(keys)).rows(conn, params))
 
 
@@ -231,7 +221,6 @@ def _complete_login_linked(
 
 
 # Hot-path statements (every login runs them), built once.
-_NOTE_ATTEMPT = Prepared(t.login_attempts.insert().returning(t.login_attempts.c.id))
 _COUNT_ATTEMPTS = Prepared(
     select(func.count().label("attempts"))
     .select_from(t.login_attempts)
