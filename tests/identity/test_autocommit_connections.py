@@ -1,6 +1,8 @@
 """PostgreSQL's held autocommit connections (storage/autocommit_connections.py): kept and
 reused, handed out in order and never more than half the pool, and dropped when broken,
-when their caller is cancelled mid-statement, or when the engine is disposed."""
+when their caller is cancelled mid-statement, or when the engine is disposed; the same for
+single statements run on them straight on the driver (``SqlBase.first_row``,
+``statement_rows``, ``statement_count``)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,25 @@ from collections.abc import AsyncIterator, Iterator
 
 import psycopg
 import pytest
-from sqlalchemy import Connection
+from sqlalchemy import (
+    Column,
+    Connection,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tenantgate.identity.storage.engine import create_engine_for
+from tenantgate.identity.storage.prepared import Prepared
 from tenantgate.identity.storage.sql_base import SqlBase
 
 from .databases import postgres_schema
@@ -159,3 +174,106 @@ async def test_disposing_the_engine_closes_the_held_connections(url: str) -> Non
         assert await SqlBase(again).read(backend_pid) not in pids
     finally:
         await again.dispose()
+
+
+# -- single statements straight on the driver ---------------------------------------------
+metadata = MetaData()
+notes = Table(
+    "held_notes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("body", String(20), nullable=False),
+)
+PID = Prepared(select(func.pg_backend_pid().label("pid")))
+SLEEP_THEN_PID = Prepared(
+    select(func.pg_backend_pid().label("pid"), func.pg_sleep(bindparam("seconds")).label("slept"))
+)
+ADD_NOTE = Prepared(insert(notes).values(id=bindparam("id"), body=bindparam("body")))
+ADD_NOTE_RETURNING = Prepared(
+    insert(notes).values(id=bindparam("id"), body=bindparam("body")).returning(notes.c.id)
+)
+EDIT_NOTES = Prepared(update(notes).where(notes.c.id < bindparam("below")).values(body="edited"))
+NOTE = Prepared(select(notes.c.body).where(notes.c.id == bindparam("id")))
+
+
+async def pid_of(base: SqlBase, statement: Prepared = PID, seconds: float = 0) -> int:
+    row = await base.first_row(statement, {"seconds": seconds} if seconds else {})
+    assert row is not None
+    return int(row.pid)
+
+
+@pytest.fixture
+async def with_notes(base: SqlBase) -> SqlBase:
+    async with base.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    return base
+
+
+@pytest.fixture
+def no_greenlet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any statement that would go through SQLAlchemy's greenlet bridge."""
+
+    async def refused(*_: object, **__: object) -> None:
+        raise AssertionError("went through run_sync")
+
+    monkeypatch.setattr(AsyncConnection, "run_sync", refused)
+
+
+async def test_statements_run_on_held_connections_without_a_greenlet(
+    with_notes: SqlBase, url: str, no_greenlet: None
+) -> None:
+    base = with_notes
+    pids = {await pid_of(base) for _ in range(5)}
+    assert len(pids) == 1  # one held connection, reused
+    assert await base.statement_rows(ADD_NOTE_RETURNING, {"id": 1, "body": "one"}) == [(1,)]
+    assert await base.statement_count(ADD_NOTE, {"id": 2, "body": "two"}) == 1
+    assert await base.statement_count(ADD_NOTE, {"id": 3, "body": "three"}) == 1
+    assert await base.statement_count(EDIT_NOTES, {"below": 3}) == 2
+    assert await base.first_row(NOTE, {"id": 9}) is None
+    # Each write committed by itself: another connection sees it at once.
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as other:
+        rows = other.execute("SELECT id, body FROM held_notes ORDER BY id").fetchall()
+    assert rows == [(1, "edited"), (2, "edited"), (3, "three")]
+
+
+async def test_a_statements_error_is_sqlalchemys_and_the_connection_stays(
+    with_notes: SqlBase, no_greenlet: None
+) -> None:
+    base = with_notes
+    pid = await pid_of(base)
+    await base.statement_count(ADD_NOTE, {"id": 1, "body": "one"})
+    with pytest.raises(IntegrityError):
+        await base.statement_count(ADD_NOTE, {"id": 1, "body": "again"})
+    assert await base.statement_rows(NOTE, {"id": 1}) == [("one",)]
+    assert await pid_of(base) == pid  # not a disconnect: kept
+
+
+async def test_a_disconnect_under_a_statement_drops_the_held_connections(
+    base: SqlBase, url: str
+) -> None:
+    held = set(
+        await asyncio.gather(pid_of(base, SLEEP_THEN_PID, 0.05), pid_of(base, SLEEP_THEN_PID, 0.05))
+    )
+    assert len(held) == 2
+    for pid in held:
+        terminate(url, pid)
+    with pytest.raises(DBAPIError) as raised:
+        await base.first_row(PID, {})
+    assert raised.value.connection_invalidated
+    # The other dead one went with it, and the pool did not keep them either.
+    assert await pid_of(base) not in held
+    assert (await base.read(backend_pid)) not in held
+
+
+async def test_a_statement_cancelled_midway_leaves_its_connection_behind(
+    base: SqlBase, url: str
+) -> None:
+    pid = await pid_of(base)
+    task = asyncio.create_task(pid_of(base, SLEEP_THEN_PID, 30))
+    await asyncio.sleep(0.2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await asyncio.wait_for(pid_of(base), 5) != pid
+    assert await wait_gone(url, {pid}) == set()

@@ -34,7 +34,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from .prepared import Params, Prepared, run_on_psycopg
 
 R = TypeVar("R")
 _STATE = "_tenantgate_autocommit_connections"
@@ -50,6 +53,13 @@ async def run_in_autocommit(
     """``work(connection, *args, **kwargs)`` on a held autocommit connection of *reader*
     (an AUTOCOMMIT view of *engine*, sharing its pool)."""
     return await _connections(engine, reader).run(work, args, kwargs)
+
+
+async def statement_in_autocommit(
+    engine: AsyncEngine, reader: AsyncEngine, statement: Prepared, params: Params, *, fetch: bool
+) -> tuple[list[Any], int]:
+    """One *statement* on a held autocommit connection: (its rows, its row count)."""
+    return await _connections(engine, reader).statement(statement, params, fetch=fetch)
 
 
 def _connections(engine: AsyncEngine, reader: AsyncEngine) -> AutocommitConnections:
@@ -88,6 +98,35 @@ class AutocommitConnections:
             raise
         self._release(conn, reusable=not conn.invalidated)
         return result
+
+    async def statement(
+        self, statement: Prepared, params: Params, *, fetch: bool
+    ) -> tuple[list[Any], int]:
+        """*statement* on a held connection, straight on psycopg from this coroutine
+        (prepared.run_on_psycopg): no greenlet, no switches in and out of it per driver
+        call, which cost as much as the statement's own client-side work.  Through
+        SQLAlchemy, as :meth:`run` does, when the statement needs it."""
+        conn = await self._acquire()
+        sync = conn.sync_connection
+        assert sync is not None  # held connections are connected
+        try:
+            done = await run_on_psycopg(statement, sync, params, fetch=fetch)
+            if done is None:
+                through = (statement, params, fetch)
+                done = await conn.run_sync(_unit, _through_sqlalchemy, through, {})
+        except DBAPIError as exc:
+            if exc.connection_invalidated and not conn.invalidated:
+                await conn.invalidate(exc)
+            self._release(conn, reusable=not conn.invalidated)
+            raise
+        except Exception:
+            self._release(conn, reusable=not conn.invalidated)
+            raise
+        except BaseException:  # cancelled mid-statement: the connection's state is unknown
+            self._release(conn, reusable=False)
+            raise
+        self._release(conn, reusable=not conn.invalidated)
+        return done
 
     # -- handing connections out and back ------------------------------------------------
     async def _acquire(self) -> AsyncConnection:
@@ -165,6 +204,14 @@ def _unit(
     finally:
         if conn.in_transaction() and not conn.invalidated:
             conn.rollback()
+
+
+def _through_sqlalchemy(
+    conn: Connection, statement: Prepared, params: Params, fetch: bool
+) -> tuple[list[Any], int]:
+    if fetch:
+        return statement.rows(conn, params), -1
+    return [], statement.run(conn, params)
 
 
 async def _close_quietly(conn: AsyncConnection) -> None:

@@ -2,11 +2,11 @@
 
 A write and its audit record commit together or not at all (tests/identity/http/
 test_write_atomicity.py).  On PostgreSQL one statement is atomic by itself, and
-data-modifying CTEs let one statement make several writes, so these run in autocommit
-(``SqlBase.single_statement``): no BEGIN or COMMIT round trips, and the audit chain head's
-row lock (``sql_audit.link_parts``), which every appender on every instance queues behind,
-is held for this one statement.  SQLite has no data-modifying CTEs and runs the same writes
-as one transaction on its lane (``sql_sessions``).
+data-modifying CTEs let one statement make several writes, so these run in autocommit,
+straight on the driver (``SqlBase.statement_count``): no BEGIN or COMMIT round trips, and
+the audit chain head's row lock (``sql_audit.link_parts``), which every appender on every
+instance queues behind, is held for this one statement.  SQLite has no data-modifying
+CTEs and runs the same writes as one transaction on its lane (``sql_sessions``).
 
 * **A refresh**: the conditional rotation (only while the chain head exists), the new token
   inserted from the row it returned, and the link only if that insert returned a row.  The
@@ -24,12 +24,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import CTE, Connection, Table, bindparam, exists, insert, literal, select, update
+from sqlalchemy import CTE, Table, bindparam, exists, insert, literal, select, update
 
 from ..services.records import AuditEvent, RefreshFamily, RefreshToken, Session
 from . import schema as t
 from .prepared import Prepared
-from .sql_audit import link_parameters, link_parts, run_linked, unnumbered_record
+from .sql_audit import link_parameters, link_parts, run_linked_alone, unnumbered_record
+from .sql_base import SqlBase
 
 SESSION_COLUMNS = ("id", "account_id", "client_id", "started_at", "current_tenant_id")
 FAMILY_COLUMNS = (  # permission_ceiling last: family_row writes it from the ceiling
@@ -114,8 +115,8 @@ def _rotate_and_link_statement() -> Any:
 _ROTATE_AND_LINK = Prepared(_rotate_and_link_statement())
 
 
-def rotate_and_link(
-    conn: Connection, digest: str, new: RefreshToken, now: float, audit: AuditEvent
+async def rotate_and_link(
+    db: SqlBase, digest: str, new: RefreshToken, now: float, audit: AuditEvent
 ) -> bool:
     """The rotation with its new token and audit record; True if it won."""
     params = link_parameters(unnumbered_record(audit))
@@ -127,9 +128,9 @@ def rotate_and_link(
         n_issued_at=new.issued_at,
         n_expires=new.expires_at,
     )
-    if _ROTATE_AND_LINK.run(conn, params) == 1:
+    if await db.statement_count(_ROTATE_AND_LINK, params) == 1:
         return True
-    if _HEAD.first(conn, {}) is None:
+    if await db.first_row(_HEAD, {}) is None:
         raise LookupError("the audit chain head row is missing")
     return False
 
@@ -174,8 +175,8 @@ _FAMILY_AND_LINK = {
 }
 
 
-def start_family_and_link(
-    conn: Connection,
+async def start_family_and_link(
+    db: SqlBase,
     family: RefreshFamily,
     token: RefreshToken,
     replaces_others: bool,
@@ -190,7 +191,7 @@ def start_family_and_link(
         params.update(session_row(session, "s_"))
     if replaces_others:
         params.update(switch_parameters(family))
-    run_linked(_FAMILY_AND_LINK[(session is not None, replaces_others)], conn, params)
+    await run_linked_alone(db, _FAMILY_AND_LINK[(session is not None, replaces_others)], params)
 
 
 # -- rows as parameters (shared with the lane's statements) ------------------------------

@@ -42,7 +42,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.util import await_only
 
-__all__ = ["Prepared"]
+__all__ = ["Prepared", "run_on_psycopg"]
 
 Params = Mapping[str, Any]
 
@@ -184,34 +184,76 @@ def _run_remote(
     fetch: bool,
 ) -> tuple[list[Any], int]:
     """*form* on the psycopg connection under *conn* (inside SQLAlchemy's greenlet, as
-    ``Connection.execute`` would run it), in *conn*'s transaction or autocommit mode.
+    ``Connection.execute`` would run it), in *conn*'s transaction or autocommit mode: one
+    switch out of the greenlet for the whole statement (execute, fetch and close).
 
     A driver error becomes the ``sqlalchemy.exc`` exception SQLAlchemy raises for it, and a
     broken connection is invalidated first, exactly as SQLAlchemy does on a disconnect, so
     the pool replaces it instead of handing it out again."""
+    values = _bound_values(form, params)
+    try:
+        return await_only(_on_psycopg(statement, driver, form, values, conn.dialect, fetch))
+    except Exception as exc:
+        error = _dbapi_error(conn.dialect, driver, form, values, exc)
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            conn.invalidate(exc)
+        raise error from exc
+
+
+async def run_on_psycopg(
+    prepared: Prepared, conn: Connection, params: Params, *, fetch: bool
+) -> tuple[list[Any], int] | None:
+    """*prepared* straight on the psycopg connection under *conn*, from a coroutine (no
+    greenlet): (rows, row count), or None, with nothing run, when the statement must go
+    through SQLAlchemy (see ``Prepared._remote``).  For connections in autocommit mode
+    that the caller holds exclusively (autocommit_connections.py).
+
+    A driver error is raised as SQLAlchemy's exception for it; on a disconnect its
+    ``connection_invalidated`` is set and the caller must invalidate the connection (the
+    synchronous ``Connection.invalidate`` belongs inside SQLAlchemy's greenlet)."""
+    remote = prepared._remote(conn, params)
+    if remote is None:
+        return None
+    driver, form = remote
+    values = _bound_values(form, params)
+    try:
+        return await _on_psycopg(prepared.statement, driver, form, values, conn.dialect, fetch)
+    except Exception as exc:
+        raise _dbapi_error(conn.dialect, driver, form, values, exc) from exc
+
+
+def _bound_values(form: _Compiled, params: Params) -> dict[str, Any]:
     merged = {**form.defaults, **params} if form.defaults else params
     values = {name: merged[name] for name in form.names}
     for index, process in form.bind_processors:
         name = form.names[index]
         if values[name] is not None:
             values[name] = process(values[name])
+    return values
+
+
+async def _on_psycopg(
+    statement: Executable,
+    driver: Any,
+    form: _Compiled,
+    values: dict[str, Any],
+    dialect: Dialect,
+    fetch: bool,
+) -> tuple[list[Any], int]:
     cursor = driver.cursor()
     processors = _RESULT_PROCESSORS.get(id(form))
     try:
-        await_only(cursor.execute(form.sql, values))
+        await cursor.execute(form.sql, values)
         # Only a statement that returns rows is fetched (make_row: its columns).  psycopg
         # builds ``description`` anew on every read of it (~25 µs a statement here), and it
         # is needed once per form, to choose the result processors.
         rows_back = fetch and form.make_row is not None
-        raw = await_only(cursor.fetchall()) if rows_back else []
+        raw = await cursor.fetchall() if rows_back else []
         if raw and processors is None:
-            processors = _result_processors(statement, form, conn.dialect, cursor.description)
+            processors = _result_processors(statement, form, dialect, cursor.description)
         count = cursor.rowcount
-    except Exception as exc:
-        error = _as_dbapi_error(conn, driver, form, values, exc)
-        raise error from exc
     finally:
-        await_only(cursor.close())
+        await cursor.close()
     if not raw:
         return [], count
     assert form.make_row is not None
@@ -227,16 +269,15 @@ def _run_remote(
     return rows, count
 
 
-def _as_dbapi_error(
-    conn: Connection, driver: Any, form: _Compiled, values: Any, exc: Exception
+def _dbapi_error(
+    dialect: Dialect, driver: Any, form: _Compiled, values: Any, exc: Exception
 ) -> BaseException:
-    dialect = conn.dialect
+    """SQLAlchemy's exception for a driver error (others unchanged); a disconnect is
+    marked ``connection_invalidated`` (the caller invalidates the connection)."""
     dbapi_error = dialect.loaded_dbapi.Error
     if not isinstance(exc, dbapi_error):
         return exc
     invalidated = dialect.is_disconnect(exc, driver, None)
-    if invalidated:
-        conn.invalidate(exc)
     return DBAPIError.instance(
         form.sql, values, exc, dbapi_error, dialect=dialect, connection_invalidated=invalidated
     )

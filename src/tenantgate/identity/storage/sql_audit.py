@@ -32,7 +32,10 @@ class AuditRows(SqlBase):
     async def record(self, event: AuditEvent) -> None:
         """An event on its own: on PostgreSQL the append is one statement, so it runs in
         autocommit (no BEGIN or COMMIT round trip); on SQLite it is a lane transaction."""
-        await self.single_statement(append_audit_in, event)
+        if self.dialect == "postgresql":
+            await run_linked_alone(self, _APPEND_LINK, link_parameters(unnumbered_record(event)))
+            return
+        await self.transaction(append_audit_in, event)
 
 
 async def append_audit_event(engine: AsyncEngine, event: AuditEvent) -> None:
@@ -80,9 +83,19 @@ _DETAIL = json.JSONEncoder(sort_keys=True, default=str)
 
 
 def run_linked(statement: Prepared, conn: Connection, params: dict[str, Any]) -> None:
-    """Run a statement that ends in the audit INSERT of :func:`link_parts`; no row
-    inserted means no head row to link from (a damaged database): an error."""
-    if statement.run(conn, params) != 1:
+    """Run a statement that ends in the audit INSERT of :func:`link_parts`, in *conn*'s
+    transaction; no row inserted means no head row to link from (a damaged database): an
+    error."""
+    _linked(statement.run(conn, params))
+
+
+async def run_linked_alone(db: SqlBase, statement: Prepared, params: dict[str, Any]) -> None:
+    """:func:`run_linked` for a statement that is all of its write: in autocommit."""
+    _linked(await db.statement_count(statement, params))
+
+
+def _linked(inserted: int) -> None:
+    if inserted != 1:
         raise LookupError("the audit chain head row is missing")
 
 

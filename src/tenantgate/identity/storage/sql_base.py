@@ -10,7 +10,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ...embedded_sqlite import connect, run_read, run_transaction
-from .autocommit_connections import run_in_autocommit
+from .autocommit_connections import run_in_autocommit, statement_in_autocommit
 from .prepared import Prepared
 
 P = ParamSpec("P")
@@ -67,8 +67,31 @@ class SqlBase:
         return await run_transaction(self.engine, work, *args, **kwargs)
 
     async def first_row(self, statement: Prepared, params: Mapping[str, Any]) -> Any | None:
-        """The first row of one read statement (the hot single-row lookups)."""
+        """The first row of one read statement (the hot single-row lookups); on PostgreSQL
+        run straight on a held autocommit connection (no greenlet)."""
+        if self.dialect == "postgresql":
+            rows, _ = await statement_in_autocommit(
+                self.engine, self.reader, statement, params, fetch=True
+            )
+            return rows[0] if rows else None
         return await self.read(_first_row, statement, params)
+
+    async def statement_rows(self, statement: Prepared, params: Mapping[str, Any]) -> list[Any]:
+        """PostgreSQL: the rows of one statement, which commits by itself (autocommit) if it
+        writes; like :meth:`first_row`, without a greenlet."""
+        assert self.dialect == "postgresql"
+        rows, _ = await statement_in_autocommit(
+            self.engine, self.reader, statement, params, fetch=True
+        )
+        return rows
+
+    async def statement_count(self, statement: Prepared, params: Mapping[str, Any]) -> int:
+        """PostgreSQL: the rows one write statement matched; it commits by itself."""
+        assert self.dialect == "postgresql"
+        _, count = await statement_in_autocommit(
+            self.engine, self.reader, statement, params, fetch=False
+        )
+        return count
 
     async def ping(self) -> None:
         async with connect(self.reader) as conn:

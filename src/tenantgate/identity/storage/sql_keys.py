@@ -36,7 +36,14 @@ class KeyRows(SqlBase):
         # The claim is one statement (INSERT … ON CONFLICT DO NOTHING RETURNING), atomic by
         # itself: in autocommit on PostgreSQL, without BEGIN and COMMIT round trips.  Only a
         # replay reads on, for who claimed first.
-        return await self.single_statement(_claim_once, self.dialect, values)
+        if self.dialect != "postgresql":
+            return await self.transaction(_claim_once, self.dialect, values)
+        if await self.statement_rows(_claim_statement(self.dialect), values):
+            return None
+        first = await self.first_row(_CLAIMANT, values)
+        if first is None:  # claimed, then swept as expired in between
+            raise LookupError("the one-time claim vanished")
+        return str(first.claimant)
 
     # -- keys -----------------------------------------------------------------
     async def all_keys(self) -> list[StoredKey]:

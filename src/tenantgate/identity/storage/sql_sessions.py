@@ -90,7 +90,7 @@ class SessionRows(SqlBase):
         audit: AuditEvent | None = None,
     ) -> None:
         if audit is not None and self.dialect == "postgresql":
-            await self.single_statement(start_family_and_link, family, token, False, audit, session)
+            await start_family_and_link(self, family, token, False, audit, session)
             return
         await self.transaction(_open_session, session, family, token, audit)
 
@@ -126,9 +126,7 @@ class SessionRows(SqlBase):
         audit: AuditEvent | None = None,
     ) -> None:
         if audit is not None and self.dialect == "postgresql":
-            await self.single_statement(
-                start_family_and_link, family, token, replaces_others, audit
-            )
+            await start_family_and_link(self, family, token, replaces_others, audit)
             return
         await self.transaction(_start_family, family, token, replaces_others, audit)
 
@@ -156,7 +154,7 @@ class SessionRows(SqlBase):
         self, digest: str, new: RefreshToken, now: float, *, audit: AuditEvent | None = None
     ) -> bool:
         if audit is not None and self.dialect == "postgresql":
-            return await self.single_statement(rotate_and_link, digest, new, now, audit)
+            return await rotate_and_link(self, digest, new, now, audit)
         return await self.transaction(_rotate, digest, new, now, audit)
 
     async def revoke_family(self, family_id: str, now: float) -> None:
