@@ -21,6 +21,7 @@ import httpx
 import pytest
 from joserfc import jwe, jwt
 from joserfc.jwk import KeySet, OctKey
+from sqlalchemy import update
 
 from tenantgate.demo.seed import DemoIdentity
 from tenantgate.identity.domain.clock import ManualClock
@@ -32,6 +33,8 @@ from tenantgate.identity.domain.sso_tokens import (
     seal_sso_token,
 )
 from tenantgate.identity.services.keyring import rotate_keys
+from tenantgate.identity.storage import schema
+from tenantgate.identity.storage.sql_store import SqlIdentityStore
 
 from ..harness import (
     ACCESS_TOKEN_TYPE,
@@ -546,6 +549,39 @@ async def test_admin_without_reporting_view_on_that_fi_cannot_mint(world: World)
     # Control: on its first FI, where it holds reporting:view, ops can.
     h = await handoff(world, first, "ops")
     assert opens(world, h.sso).tenant_id == world.seed.tenants[first]
+
+
+async def test_the_mint_checks_the_admins_grant_as_it_is_now_not_as_the_token_says(
+    world: World,
+) -> None:
+    fi = first_fi(world)
+    tenant_id = world.seed.tenants[fi]
+    admin = await world.administration()
+    account_id, _ = await admin.account_id("admin")
+    # reporting:view taken out of the grant after the FI-scoped token was issued ...
+    scoped = (await world.admin_in(fi))["access_token"]
+    await admin.grant(account_id, tenant_id, frozenset({"customers:read"}))
+    narrowed = await world.mint_sso(scoped)
+    # ... the whole grant revoked ...
+    await admin.grant(account_id, tenant_id, frozenset({"customers:read", "reporting:view"}))
+    scoped = (await world.admin_in(fi))["access_token"]
+    assert (await world.mint_sso(scoped)).status_code == 200  # control: granted again
+    await admin.revoke_grant(account_id, tenant_id)
+    revoked = await world.mint_sso(scoped)
+    # ... or the FI itself switched off.
+    await admin.grant(account_id, tenant_id, frozenset({"customers:read", "reporting:view"}))
+    scoped = (await world.admin_in(fi))["access_token"]
+    store = world.deps.store
+    assert isinstance(store, SqlIdentityStore)
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            update(schema.tenants).where(schema.tenants.c.id == tenant_id).values(active=False)
+        )
+    switched_off = await world.mint_sso(scoped)
+    for refused in (narrowed, revoked, switched_off):
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"] == "invalid_target"
+    assert len(await world.audit_events("sso.minted")) == 1
 
 
 async def test_grant_removed_between_mint_and_redeem_refuses_the_redemption(

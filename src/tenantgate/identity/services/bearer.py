@@ -29,6 +29,9 @@ class AcceptedToken:
     account: Account
     session: Session
     tenant_id: int | None
+    # An admin's FI-scoped token: the admin's grant on that FI as it is now, read with the
+    # session (``admin_permissions`` would answer the same); None otherwise.
+    tenant_grant: frozenset[str] | None = None
 
 
 async def accept_access_token(
@@ -46,17 +49,20 @@ async def accept_access_token(
     if not account.active or account.subject != claims.subject:
         raise TokenNotAccepted("account")
     tenant_id: int | None = None
+    tenant_grant: frozenset[str] | None = None
     if claims.tenant is not None:
         tenant_id, status = await deps.resolve_ref(claims.tenant)
         if status is RefStatus.UNKNOWN:
             raise TokenNotAccepted("tenant ref unknown")
         if account.kind is AccountKind.ADMIN and session.current_tenant_id != tenant_id:
             raise TokenNotAccepted("session now acts on another tenant")
+        if account.kind is AccountKind.ADMIN:
+            tenant_grant = state.current_grant  # the grant on the session's FI: this one
         if account.kind is not AccountKind.ADMIN and account.tenant_id != tenant_id:
             raise TokenNotAccepted("tenant mismatch")
     elif account.kind is not AccountKind.ADMIN:
         raise TokenNotAccepted("unscoped token for a tenant-bound account")
-    return AcceptedToken(claims, account, session, tenant_id)
+    return AcceptedToken(claims, account, session, tenant_id, tenant_grant)
 
 
 async def _verified_claims(

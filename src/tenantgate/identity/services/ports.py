@@ -143,7 +143,8 @@ class SessionStore(Protocol):
         ...
 
     async def bearer_state(self, jti: str, session_id: str) -> BearerState | None:
-        """The session, its account and the jti's revocation in one read (None: no session)."""
+        """The session, its account, the jti's revocation and the account's grant on the
+        session's current FI, in one read (None: no session)."""
         ...
 
     async def refresh_token(self, digest: str) -> RefreshView | None: ...

@@ -56,7 +56,7 @@ async def authorize_operator(
         raise InsufficientScope("an unscoped admin token names no FI")
     if SESSIONS_MANAGE not in accepted.claims.permissions:
         raise InsufficientScope("the token does not carry sessions:manage")
-    granted = await deps.store.admin_permissions(accepted.account.id, accepted.tenant_id)
+    granted = accepted.tenant_grant  # read live with the token's session
     if granted is None or SESSIONS_MANAGE not in granted:
         raise InsufficientScope("the admin's grant no longer includes sessions:manage")
     return Operator(accepted, accepted.tenant_id)

@@ -54,8 +54,9 @@ async def mint_sso_token(
         raise InvalidGrant("subject_token is not an admin token of this client")
     if tenant_id is None:
         raise InvalidTarget("an unscoped admin token cannot open reporting")
-    # Re-check now, not only from the token: the grant may have changed since it was issued.
-    permissions = await deps.store.admin_permissions(account.id, tenant_id)
+    # Re-check now, not only from the token: the grant may have changed since it was issued
+    # (read live with the token's session).
+    permissions = subject.tenant_grant
     if not permissions or REPORTING_VIEW not in permissions:
         raise InvalidTarget("no reporting:view on this tenant")
     await deps.keyring.refresh()

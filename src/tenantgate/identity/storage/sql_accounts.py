@@ -79,9 +79,7 @@ class AccountRows(SqlBase):
         if row is None:
             return None, None
         account = account_from(row)
-        usable = account.active and account.kind is AccountKind.ADMIN and row.grant_tenant_active
-        granted = row.grant_permissions if usable else None
-        return account, frozenset(granted.split()) if granted is not None else None
+        return account, usable_grant(account, row.grant_permissions, row.grant_tenant_active)
 
     async def admin_tenants(self, account_id: int) -> list[Tenant]:
         q = (
@@ -134,6 +132,18 @@ def account_from(row: Any, prefix: str = "") -> Account:
         active=getattr(row, f"{prefix}active"),
         totp_sealed=getattr(row, f"{prefix}totp_sealed"),
     )
+
+
+def usable_grant(
+    account: Account, permissions: str | None, tenant_active: bool | None
+) -> frozenset[str] | None:
+    """An admin grant as ``admin_permissions`` answers it, from its row's permissions and
+    its FI's ``active`` (NULLs: no grant): None unless the account is an active admin and
+    the FI is active."""
+    usable = account.active and account.kind is AccountKind.ADMIN and tenant_active
+    if not usable or permissions is None:
+        return None
+    return frozenset(permissions.split())
 
 
 def _client_from(row: Row[Any]) -> Client:

@@ -37,7 +37,7 @@ from .linked_writes import (
     token_row,
 )
 from .prepared import Prepared
-from .sql_accounts import account_from
+from .sql_accounts import account_from, usable_grant
 from .sql_audit import append_audit_in
 from .sql_base import SqlBase, rowcount
 from .upsert import insert_ignoring_conflicts
@@ -99,7 +99,9 @@ class SessionRows(SqlBase):
         row = await self.first_row(_BEARER_STATE, params)
         if row is None:
             return None
-        return BearerState(_session_from(row), account_from(row, "acct_"), bool(row.jti_revoked))
+        account = account_from(row, "acct_")
+        grant = usable_grant(account, row.grant_permissions, row.grant_tenant_active)
+        return BearerState(_session_from(row), account, bool(row.jti_revoked), grant)
 
     async def revoke_session(self, session_id: str, now: float) -> None:
         async with begin(self.engine) as conn:
@@ -325,12 +327,27 @@ def _labelled_account_columns() -> list[Any]:
 
 
 def _bearer_state_statement() -> Any:
-    """A session, its account and whether a jti is revoked: what a Bearer token re-checks."""
-    s, r = t.sessions.c, t.revoked_access_tokens.c
+    """A session, its account, whether a jti is revoked, and the account's grant on the
+    session's current FI with that FI's state (NULLs: none): what a Bearer token
+    re-checks."""
+    s, r, g, tn = t.sessions.c, t.revoked_access_tokens.c, t.admin_grants.c, t.tenants.c
     revoked = select(r.jti).where(r.jti == bindparam("jti")).exists()
     return (
-        select(t.sessions, *_labelled_account_columns(), revoked.label("jti_revoked"))
-        .select_from(t.sessions.join(t.accounts, t.accounts.c.id == s.account_id))
+        select(
+            t.sessions,
+            *_labelled_account_columns(),
+            revoked.label("jti_revoked"),
+            g.permissions.label("grant_permissions"),
+            tn.active.label("grant_tenant_active"),
+        )
+        .select_from(
+            t.sessions.join(t.accounts, t.accounts.c.id == s.account_id)
+            .outerjoin(
+                t.admin_grants,
+                and_(g.account_id == s.account_id, g.tenant_id == s.current_tenant_id),
+            )
+            .outerjoin(t.tenants, tn.id == g.tenant_id)
+        )
         .where(s.id == bindparam("session_id"))
     )
 
