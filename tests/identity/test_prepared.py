@@ -221,6 +221,7 @@ _POSTGRES_ONLY = {
     "linked_writes._ROTATE_AND_LINK",
     "linked_writes._HEAD",
     "sql_login._COMPLETE_LOGIN_LINKED",
+    "sql_keys._CLAIM_WITH_GRANT",
 }
 
 

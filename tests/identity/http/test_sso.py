@@ -498,6 +498,62 @@ async def test_sso_jti_lives_in_its_own_namespace_of_one_time_objects(world: Wor
     assert json.loads(replay["detail"])["first_redeemed_by"] == "someone-else"
 
 
+async def test_a_claim_with_grant_wins_once_and_reads_the_account_after_its_claim(
+    world: World,
+) -> None:
+    store = world.deps.store
+    now = world.clock.now()
+    fi = world.seed.tenants[first_fi(world)]
+    admin = await world.administration()
+    account_id, _ = await admin.account_id("admin")
+    ops_id, _ = await admin.account_id("ops")
+
+    async def claim(jti: str, claimant: str, account: int, tenant: int) -> Any:
+        return await store.claim_with_grant(
+            "sso", jti, claimant, now, now + 60, account_id=account, tenant_id=tenant
+        )
+
+    jti = str(uuid.uuid4())
+    won = await claim(jti, REPORTING, account_id, fi)
+    assert won.first_claimant is None
+    assert won.account is not None
+    assert won.account.id == account_id
+    assert won.grant is not None
+    assert "reporting:view" in won.grant
+    assert won.grant == await store.admin_permissions(account_id, fi)
+    # A replay: who claimed first, and nothing read for it.
+    again = await claim(jti, "someone-else", account_id, fi)
+    assert (again.first_claimant, again.account, again.grant) == (REPORTING, None, None)
+    # A claim that wins for an account that is gone, or for an FI it holds no grant on.
+    gone = await claim(str(uuid.uuid4()), REPORTING, 987654, fi)
+    assert (gone.first_claimant, gone.account, gone.grant) == (None, None, None)
+    foreign = 987654 if fi != 987654 else 987655
+    ungranted = await claim(str(uuid.uuid4()), REPORTING, ops_id, foreign)
+    assert ungranted.first_claimant is None
+    assert ungranted.account is not None
+    assert ungranted.grant is None
+
+    # Twenty at once on one jti: exactly one wins, all others name the winner.
+    contested = str(uuid.uuid4())
+    results = await gather_all([claim(contested, f"client-{n}", account_id, fi) for n in range(20)])
+    winners = [r for r in results if r.first_claimant is None]
+    assert len(winners) == 1
+    winner = f"client-{results.index(winners[0])}"
+    assert {r.first_claimant for r in results if r is not winners[0]} == {winner}
+
+
+async def gather_all(calls: list[Any]) -> list[Any]:
+    results: list[Any] = [None] * len(calls)
+
+    async def run(index: int, call: Any) -> None:
+        results[index] = await call
+
+    async with anyio.create_task_group() as group:
+        for index, call in enumerate(calls):
+            group.start_soon(run, index, call)
+    return results
+
+
 # -- Time ------------------------------------------------------------------------
 
 

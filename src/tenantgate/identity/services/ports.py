@@ -14,6 +14,7 @@ from .records import (
     AuthorizationCode,
     BearerState,
     CodeUse,
+    GrantedClaim,
     PendingLogin,
     RefreshContext,
     RefreshFamily,
@@ -187,6 +188,21 @@ class OneTimeStore(Protocol):
         self, kind: str, jti: str, claimant: str, now: float, expires_at: float
     ) -> str | None:
         """Mark (kind, jti) used.  None if this call won; else who used it first."""
+        ...
+
+    async def claim_with_grant(
+        self,
+        kind: str,
+        jti: str,
+        claimant: str,
+        now: float,
+        expires_at: float,
+        *,
+        account_id: int,
+        tenant_id: int,
+    ) -> GrantedClaim:
+        """``claim_once``, and if it won ``account_with_grant(account_id, tenant_id)`` as
+        of right after the claim, in one statement where the database allows."""
         ...
 
 

@@ -87,6 +87,17 @@ class RefreshView:
 
 
 @dataclass(frozen=True, slots=True)
+class GrantedClaim:
+    """A one-time claim and what a redemption goes on, read with it: who claimed first
+    (None: this claim won), and after a win the account and its admin grant on the FI, as
+    ``account_with_grant`` would answer them."""
+
+    first_claimant: str | None
+    account: Account | None
+    grant: frozenset[str] | None
+
+
+@dataclass(frozen=True, slots=True)
 class BearerState:
     """What accepting an access token re-checks, read as one statement: its session, the
     session's account, whether the token's ``jti`` was revoked, and the account's admin

@@ -98,10 +98,17 @@ async def redeem_sso_token(
     if not client.redeems_sso:
         await _refuse(deps, caller, client, "client may not redeem SSO tokens")
     claims = await _open(deps, client, form["subject_token"], caller)
-    first = await deps.store.claim_once(
-        ONE_TIME_KIND, claims.jwt_id, client.client_id, deps.now(), claims.expires_at
+    # The claim, and the admin's account and grant as they are right after it.
+    claim = await deps.store.claim_with_grant(
+        ONE_TIME_KIND,
+        claims.jwt_id,
+        client.client_id,
+        deps.now(),
+        claims.expires_at,
+        account_id=claims.account_id,
+        tenant_id=claims.tenant_id,
     )
-    if first is not None:
+    if (first := claim.first_claimant) is not None:
         await deps.audit(
             audit_events.SSO_REPLAY_REFUSED,
             caller,
@@ -112,7 +119,7 @@ async def redeem_sso_token(
             first_redeemed_by=first,
         )
         raise InvalidGrant("SSO token replayed", description=SSO_REFUSED)
-    account, granted = await deps.store.account_with_grant(claims.account_id, claims.tenant_id)
+    account, granted = claim.account, claim.grant
     if account is None or not account.active or account.kind is not AccountKind.ADMIN:
         await _refuse(deps, caller, client, "account unusable", claims)
     if not granted or REPORTING_VIEW not in granted:

@@ -75,11 +75,7 @@ class AccountRows(SqlBase):
         self, account_id: int, tenant_id: int
     ) -> tuple[Account | None, frozenset[str] | None]:
         params = {"account_id": account_id, "tenant_id": tenant_id}
-        row = await self.first_row(_ACCOUNT_WITH_GRANT, params)
-        if row is None:
-            return None, None
-        account = account_from(row)
-        return account, usable_grant(account, row.grant_permissions, row.grant_tenant_active)
+        return account_with_grant_from(await self.first_row(ACCOUNT_WITH_GRANT, params))
 
     async def admin_tenants(self, account_id: int) -> list[Tenant]:
         q = (
@@ -100,23 +96,38 @@ _ACCOUNT_BY_USERNAME = Prepared(
 _FIND_REF = Prepared(select(t.tenant_refs).where(t.tenant_refs.c.ref == bindparam("ref")))
 
 # The account, and its grant on one FI with that FI's state (NULLs: no grant).
-_ACCOUNT_WITH_GRANT = Prepared(
-    select(
-        t.accounts,
-        t.admin_grants.c.permissions.label("grant_permissions"),
-        t.tenants.c.active.label("grant_tenant_active"),
-    )
-    .select_from(t.accounts)
-    .outerjoin(
+GRANT_COLUMNS = (
+    t.admin_grants.c.permissions.label("grant_permissions"),
+    t.tenants.c.active.label("grant_tenant_active"),
+)
+
+
+def with_grant(joined: Any) -> Any:
+    """*joined* (which has ``accounts``) with the account's grant on ``:tenant_id`` and
+    that FI, outer-joined."""
+    return joined.outerjoin(
         t.admin_grants,
         and_(
             t.admin_grants.c.account_id == t.accounts.c.id,
             t.admin_grants.c.tenant_id == bindparam("tenant_id"),
         ),
-    )
-    .outerjoin(t.tenants, t.tenants.c.id == t.admin_grants.c.tenant_id)
+    ).outerjoin(t.tenants, t.tenants.c.id == t.admin_grants.c.tenant_id)
+
+
+ACCOUNT_WITH_GRANT = Prepared(
+    select(t.accounts, *GRANT_COLUMNS)
+    .select_from(with_grant(t.accounts))
     .where(t.accounts.c.id == bindparam("account_id"))
 )
+
+
+def account_with_grant_from(row: Any | None) -> tuple[Account | None, frozenset[str] | None]:
+    """``account_with_grant``'s answer from a row of ``accounts`` and GRANT_COLUMNS
+    (``id`` NULL or no row: no such account)."""
+    if row is None or row.id is None:
+        return None, None
+    account = account_from(row)
+    return account, usable_grant(account, row.grant_permissions, row.grant_tenant_active)
 
 
 def account_from(row: Any, prefix: str = "") -> Account:

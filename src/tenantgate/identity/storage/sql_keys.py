@@ -9,14 +9,17 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     bindparam,
+    func,
     select,
     update,
 )
 
 from ...embedded_sqlite import begin, connect
 from ..domain.keys import StoredKey
+from ..services.records import GrantedClaim
 from . import schema as t
 from .prepared import Prepared
+from .sql_accounts import ACCOUNT_WITH_GRANT, GRANT_COLUMNS, account_with_grant_from, with_grant
 from .sql_base import SqlBase
 from .upsert import insert_ignoring_conflicts
 
@@ -40,6 +43,39 @@ class KeyRows(SqlBase):
             return await self.transaction(_claim_once, self.dialect, values)
         if await self.statement_rows(_claim_statement(self.dialect), values):
             return None
+        return await self._first_claimant(values)
+
+    async def claim_with_grant(
+        self,
+        kind: str,
+        jti: str,
+        claimant: str,
+        now: float,
+        expires_at: float,
+        *,
+        account_id: int,
+        tenant_id: int,
+    ) -> GrantedClaim:
+        claim = {
+            "kind": kind,
+            "jti": jti,
+            "claimant": claimant,
+            "used_at": now,
+            "expires_at": expires_at,
+        }
+        account = {"account_id": account_id, "tenant_id": tenant_id}
+        if self.dialect != "postgresql":  # the claim and the read: one lane transaction
+            return await self.transaction(_claim_with_grant, claim, account)
+        values = {**claim, **account}
+        # One statement: the claim as a data-modifying CTE, whose count says if it won,
+        # and the account read with it (outer-joined, so there is always one row).
+        row = await self.first_row(_CLAIM_WITH_GRANT, values)
+        assert row is not None
+        if not row.won:
+            return GrantedClaim(await self._first_claimant(values), None, None)
+        return GrantedClaim(None, *account_with_grant_from(row))
+
+    async def _first_claimant(self, values: dict[str, Any]) -> str:
         first = await self.first_row(_CLAIMANT, values)
         if first is None:  # claimed, then swept as expired in between
             raise LookupError("the one-time claim vanished")
@@ -90,6 +126,15 @@ def _claim_once(conn: Connection, dialect: str, values: dict[str, Any]) -> str |
     return str(_CLAIMANT.one(conn, values).claimant)
 
 
+def _claim_with_grant(
+    conn: Connection, claim: dict[str, Any], account: dict[str, Any]
+) -> GrantedClaim:
+    first = _claim_once(conn, "sqlite", claim)
+    if first is not None:
+        return GrantedClaim(first, None, None)
+    return GrantedClaim(None, *account_with_grant_from(ACCOUNT_WITH_GRANT.first(conn, account)))
+
+
 @cache
 def _claim_statement(dialect: str) -> Prepared:
     # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT.
@@ -103,3 +148,22 @@ _CLAIMANT = Prepared(
         t.one_time_uses.c.kind == bindparam("kind"), t.one_time_uses.c.jti == bindparam("jti")
     )
 )
+
+
+def _claim_with_grant_statement() -> Any:
+    """PostgreSQL: the claim (INSERT … ON CONFLICT DO NOTHING RETURNING), whether it won,
+    and the account with its grant on the FI as ``ACCOUNT_WITH_GRANT`` reads them."""
+    columns = ("kind", "jti", "claimant", "used_at", "expires_at")
+    claim = insert_ignoring_conflicts("postgresql", t.one_time_uses)
+    claimed = (
+        claim.values({name: bindparam(name) for name in columns})
+        .returning(t.one_time_uses.c.jti)
+        .cte("claimed")
+    )
+    won = select(func.count().label("won")).select_from(claimed).subquery("claim")
+    return select(won.c.won, t.accounts, *GRANT_COLUMNS).select_from(
+        with_grant(won.outerjoin(t.accounts, t.accounts.c.id == bindparam("account_id")))
+    )
+
+
+_CLAIM_WITH_GRANT = Prepared(_claim_with_grant_statement())
