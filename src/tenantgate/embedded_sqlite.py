@@ -26,7 +26,8 @@ costs (measured 461 µs against 267 µs on this project's 2-core machine).
 The lane commits in groups (:mod:`tenantgate.group_commit`): every transaction that reaches
 it while one is open runs in a savepoint of that transaction, and one COMMIT at the end of
 the event loop's pass makes them all durable at once; each caller gets its answer only
-after that COMMIT.
+after that COMMIT.  WAL checkpoints run on a thread of their own
+(:mod:`tenantgate.wal_checkpoints`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from sqlalchemy import Connection, Engine, QueuePool, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from .group_commit import GroupCommit
+from .wal_checkpoints import BACKSTOP_PAGES, Checkpointer
 
 #: How long a statement waits for another process's write lock, in seconds.
 BUSY_TIMEOUT_S = 5.0
@@ -105,11 +107,21 @@ def create_inline_engine(
     if on_connect is not None:
         event.listen(engine.sync_engine, "connect", on_connect)
         event.listen(lane_engine, "connect", on_connect)
+    # Checkpoints run on a thread of their own (wal_checkpoints): the loop's connections
+    # only checkpoint past the backstop.
+    event.listen(engine.sync_engine, "connect", _checkpoint_backstop)
+    event.listen(lane_engine, "connect", _checkpoint_backstop)
     lane = _SyncLane(lane_engine, path)
     # Disposing the engine replaces its pool (and with it these marks): the lane goes too.
     event.listen(engine.sync_engine, "engine_disposed", lambda _engine: lane.close())
     engine.sync_engine.pool.__dict__.update({_INLINE: True, _LANE: lane})
     return engine
+
+
+def _checkpoint_backstop(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
+    cursor.close()
 
 
 def runs_inline(engine: AsyncEngine) -> bool:
@@ -176,6 +188,7 @@ class _SyncLane:
         self.engine = engine
         self._conn: Connection | None = None
         self.groups = GroupCommit(self._connection, path)
+        self.checkpointer = Checkpointer(path)
 
     def _connection(self) -> Connection:
         if self._conn is None or self._conn.closed or self._conn.invalidated:
@@ -185,6 +198,7 @@ class _SyncLane:
     def close(self) -> None:
         self.groups.close(self._release)
         self.engine.dispose()
+        self.checkpointer.stop()
 
     def _release(self) -> None:
         if self._conn is not None:
