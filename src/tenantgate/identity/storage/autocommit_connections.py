@@ -1,7 +1,9 @@
 """PostgreSQL: the connections single statements run on in autocommit, kept checked out.
 
-Reads and the one-statement writes (``SqlBase.read``, ``SqlBase.single_statement``) need
-no transaction, so they run on connections in autocommit mode.  Checking one out of
+Reads and the one-statement writes (``SqlBase.read``, ``SqlBase.single_statement``, and
+``first_row`` / ``statement_rows`` / ``statement_count``, which run one statement straight
+on psycopg from the caller's coroutine: :meth:`AutocommitConnections.statement`) need no
+transaction, so they run on connections in autocommit mode.  Checking one out of
 SQLAlchemy's pool for every statement and back cost more than the statement: a new
 ``Connection``, the AUTOCOMMIT isolation level set on the driver at checkout and reset at
 checkin, the reset-on-return ROLLBACK, each of those a greenlet switch and a hop through
@@ -90,11 +92,8 @@ class AutocommitConnections:
         conn = await self._acquire()
         try:
             result = await conn.run_sync(_unit, work, args, kwargs)
-        except Exception:
-            self._release(conn, reusable=not conn.invalidated)
-            raise
-        except BaseException:  # cancelled mid-statement: the connection's state is unknown
-            self._release(conn, reusable=False)
+        except BaseException as exc:
+            await self._release_after(conn, exc)
             raise
         self._release(conn, reusable=not conn.invalidated)
         return result
@@ -114,19 +113,20 @@ class AutocommitConnections:
             if done is None:
                 through = (statement, params, fetch)
                 done = await conn.run_sync(_unit, _through_sqlalchemy, through, {})
-        except DBAPIError as exc:
-            if exc.connection_invalidated and not conn.invalidated:
-                await conn.invalidate(exc)
-            self._release(conn, reusable=not conn.invalidated)
-            raise
-        except Exception:
-            self._release(conn, reusable=not conn.invalidated)
-            raise
-        except BaseException:  # cancelled mid-statement: the connection's state is unknown
-            self._release(conn, reusable=False)
+        except BaseException as exc:
+            await self._release_after(conn, exc)
             raise
         self._release(conn, reusable=not conn.invalidated)
         return done
+
+    async def _release_after(self, conn: AsyncConnection, exc: BaseException) -> None:
+        """Give *conn* back after its statement raised *exc*: dropped if that broke it (a
+        disconnect found off SQLAlchemy's path is invalidated here, as SQLAlchemy would)
+        or if its caller was cancelled mid-statement (its state is unknown)."""
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated and not conn.invalidated:
+            await conn.invalidate(exc)
+        finished = isinstance(exc, Exception)
+        self._release(conn, reusable=finished and not conn.invalidated)
 
     # -- handing connections out and back ------------------------------------------------
     async def _acquire(self) -> AsyncConnection:

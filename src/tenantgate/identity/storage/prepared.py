@@ -11,8 +11,11 @@ the same ``sqlalchemy.exc`` exception.
 
 On PostgreSQL (psycopg, async) the same is done on psycopg's cursor, from inside the
 greenlet SQLAlchemy runs the transaction function in, on the connection and in the
-transaction (or autocommit mode) SQLAlchemy set up; result processors are chosen from the
-column types the server reports at the first execution.  A driver error is turned into
+transaction (or autocommit mode) SQLAlchemy set up, with one switch out of the greenlet per
+statement; result processors are chosen from the column types the server reports at the
+first execution.  A statement that is all of its work runs without the greenlet
+(:func:`run_on_psycopg`, from ``autocommit_connections``): one indexed read cost the server
+~125-130 µs of CPU through the greenlet and ~64 µs this way.  A driver error is turned into
 SQLAlchemy's exception, and when the dialect calls it a disconnect the connection is
 invalidated first, as SQLAlchemy does, so the pool never hands a broken one out again.
 
