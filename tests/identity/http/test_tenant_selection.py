@@ -2,6 +2,10 @@ from __future__ import annotations
 
 import jwt
 import pytest
+from sqlalchemy import update
+
+from tenantgate.identity.storage import schema
+from tenantgate.identity.storage.sql_store import SqlIdentityStore
 
 from ..harness import World
 
@@ -143,3 +147,46 @@ async def test_resolving_unknown_refs_is_refused(world: World, ref: str) -> None
     assert response.json()["error"] in {"invalid_target", "invalid_request"}
     anonymous = await world.http.post("/tenant-refs/resolve", data={"ref": ref})
     assert anonymous.status_code == 401
+
+
+async def test_a_selection_takes_the_grant_on_the_chosen_fi_as_it_is_now(world: World) -> None:
+    """The grant is read with the token's session, on the FI being selected (not the one
+    the session acts on), live: narrowed, revoked or with its FI switched off after the
+    unscoped token was issued, it counts at once."""
+    first, second = list(world.seed.tenants)[:2]
+    admin = await world.administration()
+    admin_id, _ = await admin.account_id("admin")
+    unscoped = (await world.login("admin-portal", "admin"))["access_token"]
+    first_ref = await world.tenant_ref(unscoped, first)
+    second_ref = await world.tenant_ref(unscoped, second)
+    assert (await world.select_tenant(unscoped, first_ref)).status_code == 200
+    # The session now acts on the first FI; the second's grant is narrower.
+    await admin.grant(admin_id, world.seed.tenants[second], frozenset({"customers:read"}))
+    switched = await world.select_tenant(unscoped, second_ref)
+    assert switched.status_code == 200, switched.text
+    claims = jwt.decode(switched.json()["access_token"], options={"verify_signature": False})
+    assert claims["permissions"] == ["customers:read"]
+    # Revoked: refused, with the same token.
+    await admin.revoke_grant(admin_id, world.seed.tenants[first])
+    revoked = await world.select_tenant(unscoped, first_ref)
+    assert (revoked.status_code, revoked.json()["error"]) == (400, "invalid_target")
+    # Its FI switched off: refused.
+    store = world.deps.store
+    assert isinstance(store, SqlIdentityStore)
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            update(schema.tenants)
+            .where(schema.tenants.c.id == world.seed.tenants[second])
+            .values(active=False)
+        )
+    off = await world.select_tenant(unscoped, second_ref)
+    assert (off.status_code, off.json()["error"]) == (400, "invalid_target")
+
+
+async def test_a_bad_subject_token_is_refused_before_the_ref_matters(world: World) -> None:
+    admin = (await world.login("admin-portal", "admin"))["access_token"]
+    ref = await world.tenant_ref(admin, next(iter(world.seed.tenants)))
+    tampered = admin[:-4] + ("AAAA" if not admin.endswith("AAAA") else "BBBB")
+    for candidate_ref in (ref, "fi_" + "A" * 24):
+        refused = await world.select_tenant(tampered, candidate_ref)
+        assert (refused.status_code, refused.json()["error"]) == (400, "invalid_grant")

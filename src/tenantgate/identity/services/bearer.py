@@ -32,13 +32,31 @@ class AcceptedToken:
     # An admin's FI-scoped token: the admin's grant on that FI as it is now, read with the
     # session (``admin_permissions`` would answer the same); None otherwise.
     tenant_grant: frozenset[str] | None = None
+    # An admin's token accepted with ``grant_on``: the admin's grant on that FI, likewise.
+    grant_on_target: frozenset[str] | None = None
 
 
 async def accept_access_token(
     deps: Deps, token: str, *, audiences: Collection[str] | None = None
 ) -> AcceptedToken:
-    claims = await _verified_claims(deps, token, audiences)
-    state = await deps.store.bearer_state(claims.jwt_id, claims.session_id)
+    return await accept_verified(deps, await verify_subject(deps, token, audiences))
+
+
+async def verify_subject(
+    deps: Deps, token: str, audiences: Collection[str] | None = None
+) -> AccessTokenClaims:
+    """The first half of :func:`accept_access_token`: signature and claims only, no
+    state read; for a caller that has more to look up before :func:`accept_verified`."""
+    return await _verified_claims(deps, token, audiences)
+
+
+async def accept_verified(
+    deps: Deps, claims: AccessTokenClaims, *, grant_on: int | None = None
+) -> AcceptedToken:
+    """The second half: the live state re-checked in one read.  With *grant_on* (an
+    admin's token), ``AcceptedToken.grant_on_target`` is the admin's grant on that FI,
+    read with the rest."""
+    state = await deps.store.bearer_state(claims.jwt_id, claims.session_id, grant_on)
     if state is None:
         raise TokenNotAccepted("session ended")
     if state.jti_revoked:
@@ -50,19 +68,21 @@ async def accept_access_token(
         raise TokenNotAccepted("account")
     tenant_id: int | None = None
     tenant_grant: frozenset[str] | None = None
+    admin = account.kind is AccountKind.ADMIN
     if claims.tenant is not None:
         tenant_id, status = await deps.resolve_ref(claims.tenant)
         if status is RefStatus.UNKNOWN:
             raise TokenNotAccepted("tenant ref unknown")
-        if account.kind is AccountKind.ADMIN and session.current_tenant_id != tenant_id:
+        if admin and session.current_tenant_id != tenant_id:
             raise TokenNotAccepted("session now acts on another tenant")
-        if account.kind is AccountKind.ADMIN:
-            tenant_grant = state.current_grant  # the grant on the session's FI: this one
-        if account.kind is not AccountKind.ADMIN and account.tenant_id != tenant_id:
+        if admin and grant_on is None:
+            tenant_grant = state.grant  # the grant on the session's FI: this one
+        if not admin and account.tenant_id != tenant_id:
             raise TokenNotAccepted("tenant mismatch")
-    elif account.kind is not AccountKind.ADMIN:
+    elif not admin:
         raise TokenNotAccepted("unscoped token for a tenant-bound account")
-    return AcceptedToken(claims, account, session, tenant_id, tenant_grant)
+    target_grant = state.grant if admin and grant_on is not None else None
+    return AcceptedToken(claims, account, session, tenant_id, tenant_grant, target_grant)
 
 
 async def _verified_claims(

@@ -143,9 +143,11 @@ class SessionStore(Protocol):
         """``start_session`` and ``start_family`` (and ``audit``) in one transaction."""
         ...
 
-    async def bearer_state(self, jti: str, session_id: str) -> BearerState | None:
-        """The session, its account, the jti's revocation and the account's grant on the
-        session's current FI, in one read (None: no session)."""
+    async def bearer_state(
+        self, jti: str, session_id: str, grant_on: int | None = None
+    ) -> BearerState | None:
+        """The session, its account, the jti's revocation and the account's grant on FI
+        *grant_on* (default: the session's current FI), in one read (None: no session)."""
         ...
 
     async def refresh_token(self, digest: str) -> RefreshView | None: ...

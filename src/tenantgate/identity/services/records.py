@@ -101,13 +101,13 @@ class GrantedClaim:
 class BearerState:
     """What accepting an access token re-checks, read as one statement: its session, the
     session's account, whether the token's ``jti`` was revoked, and the account's admin
-    grant on the FI the session acts on, as ``admin_permissions`` would answer it (None:
-    no grant, an unusable one, or no FI)."""
+    grant on one FI (the one the session acts on, unless another was asked for), as
+    ``admin_permissions`` would answer it (None: no grant, an unusable one, or no FI)."""
 
     session: Session
     account: Account
     jti_revoked: bool
-    current_grant: frozenset[str] | None
+    grant: frozenset[str] | None
 
 
 @dataclass(frozen=True, slots=True)

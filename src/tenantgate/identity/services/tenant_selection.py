@@ -12,7 +12,7 @@ from ..domain.accounts import AccountKind, Client
 from ..domain.errors import InvalidGrant, InvalidRequest, InvalidTarget, UnauthorizedClient
 from ..domain.tenant_refs import RefStatus, looks_like_tenant_ref
 from . import audit_events
-from .bearer import TokenNotAccepted, accept_access_token
+from .bearer import TokenNotAccepted, accept_verified, verify_subject
 from .context import Caller, Deps
 from .issuance import (
     ACCESS_TOKEN_TYPE_URN,
@@ -32,9 +32,14 @@ async def select_tenant(
     if not ref:
         raise InvalidRequest("tenant is required")
     try:
-        subject = await accept_access_token(
-            deps, form["subject_token"], audiences=(client.audience,)
+        # The signature first; then the ref, so that the state and the admin's grant on
+        # that FI are read in one statement.
+        claims = await verify_subject(deps, form["subject_token"], (client.audience,))
+        tenant_id, status = (
+            await deps.resolve_ref(ref) if looks_like_tenant_ref(ref) else (0, RefStatus.UNKNOWN)
         )
+        known = status is not RefStatus.UNKNOWN
+        subject = await accept_verified(deps, claims, grant_on=tenant_id if known else None)
     except TokenNotAccepted as exc:
         raise InvalidGrant(f"subject_token: {exc}") from exc
     if (
@@ -42,15 +47,8 @@ async def select_tenant(
         or subject.account.kind is not AccountKind.ADMIN
     ):
         raise InvalidGrant("subject_token is not an admin token of this client")
-    tenant_id, status = (
-        await deps.resolve_ref(ref) if looks_like_tenant_ref(ref) else (0, RefStatus.UNKNOWN)
-    )
     # A stale ref still names its FI during the grace window; the answer carries the current one.
-    permissions = (
-        await deps.store.admin_permissions(subject.account.id, tenant_id)
-        if status is not RefStatus.UNKNOWN
-        else None
-    )
+    permissions = subject.grant_on_target if known else None
     if not permissions:
         raise InvalidTarget("no grant on that tenant, or unknown tenant ref")
     account, session = subject.account, subject.session

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Connection,
     and_,
     bindparam,
+    func,
     select,
     update,
 )
@@ -94,8 +95,10 @@ class SessionRows(SqlBase):
             return
         await self.transaction(_open_session, session, family, token, audit)
 
-    async def bearer_state(self, jti: str, session_id: str) -> BearerState | None:
-        params = {"jti": jti, "session_id": session_id}
+    async def bearer_state(
+        self, jti: str, session_id: str, grant_on: int | None = None
+    ) -> BearerState | None:
+        params = {"jti": jti, "session_id": session_id, "grant_on": grant_on}
         row = await self.first_row(_BEARER_STATE, params)
         if row is None:
             return None
@@ -327,9 +330,9 @@ def _labelled_account_columns() -> list[Any]:
 
 
 def _bearer_state_statement() -> Any:
-    """A session, its account, whether a jti is revoked, and the account's grant on the
-    session's current FI with that FI's state (NULLs: none): what a Bearer token
-    re-checks."""
+    """A session, its account, whether a jti is revoked, and the account's grant on FI
+    ``:grant_on`` (NULL: the session's current FI) with that FI's state (NULLs: none):
+    what a Bearer token re-checks."""
     s, r, g, tn = t.sessions.c, t.revoked_access_tokens.c, t.admin_grants.c, t.tenants.c
     revoked = select(r.jti).where(r.jti == bindparam("jti")).exists()
     return (
@@ -344,7 +347,13 @@ def _bearer_state_statement() -> Any:
             t.sessions.join(t.accounts, t.accounts.c.id == s.account_id)
             .outerjoin(
                 t.admin_grants,
-                and_(g.account_id == s.account_id, g.tenant_id == s.current_tenant_id),
+                and_(
+                    g.account_id == s.account_id,
+                    g.tenant_id
+                    == func.coalesce(
+                        bindparam("grant_on", type_=g.tenant_id.type), s.current_tenant_id
+                    ),
+                ),
             )
             .outerjoin(t.tenants, tn.id == g.tenant_id)
         )
