@@ -66,6 +66,7 @@ class Checkpointer:
         conn: sqlite3.Connection | None = None
         interval = IDLE_INTERVAL_S
         last: tuple[int, int] | None = None
+        reported = ""  # the failure last logged: a lasting one is logged once
         while not self._stop.wait(interval):
             try:
                 if conn is None:
@@ -76,12 +77,15 @@ class Checkpointer:
                 # Otherwise the file is gone or broken for now.  Either way: try again
                 # later; the backstop bounds the log meanwhile.
                 if getattr(exc, "sqlite_errorcode", None) not in _BUSY:
-                    _log.warning("WAL checkpoint of %s failed: %s", self.path, exc)
+                    if str(exc) != reported:
+                        _log.warning("WAL checkpoint of %s failed: %s", self.path, exc)
+                        reported = str(exc)
                     if conn is not None:
                         conn.close()
                     conn = None
                 last, interval = None, IDLE_INTERVAL_S
                 continue
+            reported = ""
             # The log changed since the last look: COMMITs are adding to it.
             active = seen != last and seen[0] > 0
             if active:

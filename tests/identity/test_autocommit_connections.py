@@ -2,7 +2,7 @@
 reused, handed out in order and never more than half the pool, and dropped when broken,
 when their caller is cancelled mid-statement, or when the engine is disposed; the same for
 single statements run on them straight on the driver (``SqlBase.first_row``,
-``statement_rows``, ``statement_count``)."""
+``statement_rows``, ``linked_count``)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from tenantgate.identity.storage.autocommit_connections import batches_committed
 from tenantgate.identity.storage.engine import create_engine_for
 from tenantgate.identity.storage.prepared import Prepared
 from tenantgate.identity.storage.sql_base import SqlBase
@@ -226,9 +227,9 @@ async def test_statements_run_on_held_connections_without_a_greenlet(
     pids = {await pid_of(base) for _ in range(5)}
     assert len(pids) == 1  # one held connection, reused
     assert await base.statement_rows(ADD_NOTE_RETURNING, {"id": 1, "body": "one"}) == [(1,)]
-    assert await base.statement_count(ADD_NOTE, {"id": 2, "body": "two"}) == 1
-    assert await base.statement_count(ADD_NOTE, {"id": 3, "body": "three"}) == 1
-    assert await base.statement_count(EDIT_NOTES, {"below": 3}) == 2
+    assert await base.linked_count(ADD_NOTE, {"id": 2, "body": "two"}) == 1
+    assert await base.linked_count(ADD_NOTE, {"id": 3, "body": "three"}) == 1
+    assert await base.linked_count(EDIT_NOTES, {"below": 3}) == 2
     assert await base.first_row(NOTE, {"id": 9}) is None
     # Each write committed by itself: another connection sees it at once.
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -242,9 +243,9 @@ async def test_a_statements_error_is_sqlalchemys_and_the_connection_stays(
 ) -> None:
     base = with_notes
     pid = await pid_of(base)
-    await base.statement_count(ADD_NOTE, {"id": 1, "body": "one"})
+    await base.linked_count(ADD_NOTE, {"id": 1, "body": "one"})
     with pytest.raises(IntegrityError):
-        await base.statement_count(ADD_NOTE, {"id": 1, "body": "again"})
+        await base.linked_count(ADD_NOTE, {"id": 1, "body": "again"})
     assert await base.statement_rows(NOTE, {"id": 1}) == [("one",)]
     assert await pid_of(base) == pid  # not a disconnect: kept
 
@@ -277,3 +278,100 @@ async def test_a_statement_cancelled_midway_leaves_its_connection_behind(
         await task
     assert await asyncio.wait_for(pid_of(base), 5) != pid
     assert await wait_gone(url, {pid}) == set()
+
+
+# -- audited writes, committed in batches ------------------------------------------------
+async def test_concurrent_linked_writes_commit_together_each_with_its_count(
+    with_notes: SqlBase, url: str
+) -> None:
+    base = with_notes
+    counts = await asyncio.gather(
+        *(base.linked_count(ADD_NOTE, {"id": n, "body": f"n{n}"}) for n in range(40))
+    )
+    assert counts == [1] * 40
+    assert batches_committed(base.engine) >= 1  # not forty transactions
+    # A batch's statements run in arrival order, each seeing the ones before it.
+    edits = await asyncio.gather(
+        base.linked_count(EDIT_NOTES, {"below": 10}),
+        base.linked_count(ADD_NOTE, {"id": 100, "body": "late"}),
+        base.linked_count(EDIT_NOTES, {"below": 101}),
+    )
+    assert list(edits) == [10, 1, 41]
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as other:
+        bodies = {row[0] for row in other.execute("SELECT body FROM held_notes").fetchall()}
+    assert bodies == {"edited"}
+
+
+async def test_a_failing_write_in_a_batch_fails_alone(with_notes: SqlBase, url: str) -> None:
+    base = with_notes
+    await base.linked_count(ADD_NOTE, {"id": 5, "body": "first"})
+    before = batches_committed(base.engine)
+    results = await asyncio.gather(
+        *(base.linked_count(ADD_NOTE, {"id": n, "body": f"n{n}"}) for n in range(10)),
+        return_exceptions=True,
+    )
+    failures = [r for r in results if isinstance(r, BaseException)]
+    assert len(failures) == 1
+    assert isinstance(failures[0], IntegrityError)
+    assert isinstance(results[5], IntegrityError)  # the duplicate, and only it
+    assert [r for i, r in enumerate(results) if i != 5] == [1] * 9
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as other:
+        rows: dict[int, str] = dict(other.execute("SELECT id, body FROM held_notes").fetchall())
+    assert rows == {**{n: f"n{n}" for n in range(10)}, 5: "first"}
+    assert batches_committed(base.engine) == before  # the batch committed nothing
+
+
+async def test_a_write_cancelled_before_its_batch_is_left_out(
+    with_notes: SqlBase, url: str
+) -> None:
+    base = with_notes
+    slow = asyncio.create_task(base.linked_count(SLEEP_THEN_PID, {"seconds": 0.3}))
+    await asyncio.sleep(0.05)  # in flight: the next arrivals wait for the next batch
+    dropped = asyncio.create_task(base.linked_count(ADD_NOTE, {"id": 1, "body": "dropped"}))
+    kept = asyncio.create_task(base.linked_count(ADD_NOTE, {"id": 2, "body": "kept"}))
+    await asyncio.sleep(0.05)
+    dropped.cancel()
+    assert await slow == 1
+    assert await kept == 1
+    with pytest.raises(asyncio.CancelledError):
+        await dropped
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as other:
+        assert other.execute("SELECT id FROM held_notes").fetchall() == [(2,)]
+
+
+async def test_a_batch_broken_by_a_disconnect_is_not_run_again(
+    with_notes: SqlBase, url: str
+) -> None:
+    base = with_notes
+    first = asyncio.create_task(base.linked_count(SLEEP_THEN_PID, {"seconds": 0.2}))
+    await asyncio.sleep(0.05)
+    batch = [
+        asyncio.create_task(base.linked_count(ADD_NOTE, {"id": 1, "body": "one"})),
+        asyncio.create_task(base.linked_count(SLEEP_THEN_PID, {"seconds": 5})),
+        asyncio.create_task(base.linked_count(ADD_NOTE, {"id": 2, "body": "two"})),
+    ]
+    await first
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    for _ in range(50):  # the batch's backend, sleeping inside its transaction
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            sleeping = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_sleep%'"
+                " AND state = 'active' AND pid <> pg_backend_pid()"
+            ).fetchall()
+        if sleeping:
+            break
+        await asyncio.sleep(0.05)
+    assert len(sleeping) == 1
+    terminate(url, sleeping[0][0])
+    results = await asyncio.gather(*batch, return_exceptions=True)
+    # Whether the COMMIT happened is unknown to the client, so no statement is run again:
+    # each is told the disconnect.
+    for result in results:
+        assert isinstance(result, DBAPIError)
+        assert result.connection_invalidated
+    with psycopg.connect(dsn) as other:
+        assert other.execute("SELECT count(*) FROM held_notes").fetchone() == (0,)
+    assert await pid_of(base) != sleeping[0][0]  # and the broken connection is gone

@@ -14,6 +14,7 @@ from tenantgate.identity.domain.audit_chain import GENESIS, chain_hash
 from tenantgate.identity.services.context import Caller
 from tenantgate.identity.services.records import AuditEvent
 from tenantgate.identity.storage.administration import SqlAdministration
+from tenantgate.identity.storage.autocommit_connections import batches_committed
 from tenantgate.identity.storage.engine import create_engine_for, upgrade_database
 from tenantgate.identity.storage.schema import audit_chain_head, audit_events
 from tenantgate.identity.storage.sql_store import SqlIdentityStore
@@ -139,6 +140,27 @@ async def test_concurrent_appends_from_several_instances_keep_the_chain_whole(
     report = await (await world.administration()).verify_audit_chain()
     assert report.intact, report.broken
     assert report.checked == len(await world.audit_events())
+
+
+async def test_appends_arriving_together_commit_together_and_the_chain_holds(
+    world: World,
+) -> None:
+    """On PostgreSQL an instance commits the audited writes that arrive while one is in
+    flight as one batch (one pass through the chain head's lock): the chain stays whole,
+    numbered without gaps, in the order the batch ran them."""
+    store = store_of(world)
+    before = batches_committed(store.engine)
+
+    async def append(i: int) -> None:
+        await store.record(AuditEvent(event="together", at=world.clock.now(), detail={"i": i}))
+
+    await asyncio.gather(*(append(i) for i in range(60)))
+    events = await world.audit_events("together")
+    assert sorted(json.loads(e["detail"])["i"] for e in events) == list(range(60))
+    report = await (await world.administration()).verify_audit_chain()
+    assert report.intact, report.broken
+    if store.dialect == "postgresql":
+        assert batches_committed(store.engine) > before
 
 
 async def test_the_migration_chains_events_written_before_it(database_url: str) -> None:

@@ -1,7 +1,7 @@
 """PostgreSQL: the connections single statements run on in autocommit, kept checked out.
 
 Reads and the one-statement writes (``SqlBase.read``, ``SqlBase.single_statement``, and
-``first_row`` / ``statement_rows`` / ``statement_count``, which run one statement straight
+``first_row`` / ``statement_rows`` / ``linked_count``, which run one statement straight
 on psycopg from the caller's coroutine: :meth:`AutocommitConnections.statement`) need no
 transaction, so they run on connections in autocommit mode.  Checking one out of
 SQLAlchemy's pool for every statement and back cost more than the statement: a new
@@ -39,10 +39,12 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from .prepared import Params, Prepared, run_on_psycopg
+from .prepared import Params, Prepared, run_batch_on_psycopg, run_on_psycopg
 
 R = TypeVar("R")
 _STATE = "_tenantgate_autocommit_connections"
+#: The most audited writes one batch carries.
+MAX_BATCH = 64
 
 
 async def run_in_autocommit(
@@ -62,6 +64,21 @@ async def statement_in_autocommit(
 ) -> tuple[list[Any], int]:
     """One *statement* on a held autocommit connection: (its rows, its row count)."""
     return await _connections(engine, reader).statement(statement, params, fetch=fetch)
+
+
+async def linked_in_autocommit(
+    engine: AsyncEngine, reader: AsyncEngine, statement: Prepared, params: Params
+) -> int:
+    """The row count of one audited write *statement* (it links an audit record), committed
+    in a batch with the others of this process (:meth:`AutocommitConnections.linked`)."""
+    return await _connections(engine, reader).linked(statement, params)
+
+
+def batches_committed(engine: AsyncEngine) -> int:
+    """How many batches of more than one audited write *engine*'s held connections have
+    committed on this process's current loop (0 before any)."""
+    held: AutocommitConnections | None = engine.sync_engine.pool.__dict__.get(_STATE)
+    return held.batches if held is not None else 0
 
 
 def _connections(engine: AsyncEngine, reader: AsyncEngine) -> AutocommitConnections:
@@ -85,6 +102,10 @@ class AutocommitConnections:
         self._waiters: deque[asyncio.Future[AsyncConnection | None]] = deque()
         self._held = 0  # connections out of the pool, idle or in use
         self._closing: set[asyncio.Task[None]] = set()
+        # Audited writes waiting for the next batch, and the task running batches.
+        self._linked: list[tuple[Prepared, Params, asyncio.Future[int]]] = []
+        self._batching: asyncio.Task[None] | None = None
+        self.batches = 0  # batches of more than one statement committed (tests, figures)
 
     async def run(
         self, work: Callable[..., R], args: tuple[Any, ...], kwargs: Mapping[str, Any]
@@ -118,6 +139,88 @@ class AutocommitConnections:
             raise
         self._release(conn, reusable=not conn.invalidated)
         return done
+
+    # -- audited writes, in batches -----------------------------------------------------
+    async def linked(self, statement: Prepared, params: Params) -> int:
+        """*statement*'s row count; it runs with the audited writes that reach this process
+        meanwhile, as one transaction ("Audited writes in batches", docs/architecture.md).
+
+        Every such statement bumps the audit chain's one head row, whose lock every
+        appender on every instance queues behind, one transaction after another: alone,
+        each pays that queue's round trip.  While a batch is in flight, the statements
+        that arrive wait for the next one, so under load one COMMIT, and one pass through
+        the head's lock, carries many; with no load a statement runs at once, alone.  If a
+        statement of a batch fails, nothing of the batch is written and each statement is
+        run again alone, so only the failing one fails.  A caller cancelled before its batch
+        starts is left out of it; once it started, its statement may commit (as one
+        cancelled mid-statement may)."""
+        answer: asyncio.Future[int] = self.loop.create_future()
+        self._linked.append((statement, params, answer))
+        if self._batching is None:
+            self._batching = self.loop.create_task(self._run_batches())
+        return await answer
+
+    async def _run_batches(self) -> None:
+        try:
+            while self._linked:
+                batch = [m for m in self._linked[:MAX_BATCH] if not m[2].done()]
+                del self._linked[:MAX_BATCH]
+                if len(batch) == 1:
+                    await self._alone(*batch[0])
+                elif batch:
+                    await self._together(batch)
+        except BaseException as exc:  # cancelled (the loop is closing): nobody stays waiting
+            for _, _, answer in self._linked:
+                _settle(answer, error=exc)
+            self._linked.clear()
+            raise
+        finally:
+            self._batching = None
+
+    async def _alone(
+        self, statement: Prepared, params: Params, answer: asyncio.Future[int]
+    ) -> None:
+        try:
+            _, count = await self.statement(statement, params, fetch=False)
+        except Exception as exc:
+            _settle(answer, error=exc)
+            return
+        _settle(answer, count)
+
+    async def _together(self, batch: list[tuple[Prepared, Params, asyncio.Future[int]]]) -> None:
+        try:
+            conn = await self._acquire()
+        except Exception as exc:  # no connection to be had (the database is down)
+            for _, _, answer in batch:
+                _settle(answer, error=exc)
+            return
+        sync = conn.sync_connection
+        assert sync is not None
+        try:
+            counts = await run_batch_on_psycopg(sync, [(s, p) for s, p, _ in batch])
+        except DBAPIError as exc:
+            await self._release_after(conn, exc)
+            if exc.connection_invalidated:  # the COMMIT's fate is unknown: no second try
+                for _, _, answer in batch:
+                    _settle(answer, error=exc)
+                return
+            counts = None
+        except BaseException as exc:  # anything else, or cancelled: every member is told
+            await self._release_after(conn, exc)
+            for _, _, answer in batch:
+                _settle(answer, error=exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        else:
+            self._release(conn, reusable=not conn.invalidated)
+        if counts is None:  # a statement failed, or one needs SQLAlchemy: one by one
+            for member in batch:
+                await self._alone(*member)
+            return
+        self.batches += 1
+        for (_, _, answer), count in zip(batch, counts, strict=True):
+            _settle(answer, count)
 
     async def _release_after(self, conn: AsyncConnection, exc: BaseException) -> None:
         """Give *conn* back after its statement raised *exc*: dropped if that broke it (a
@@ -204,6 +307,19 @@ def _unit(
     finally:
         if conn.in_transaction() and not conn.invalidated:
             conn.rollback()
+
+
+def _settle(
+    answer: asyncio.Future[int], count: int = 0, *, error: BaseException | None = None
+) -> None:
+    if answer.done():  # its caller was cancelled meanwhile
+        return
+    if isinstance(error, asyncio.CancelledError):  # the loop is shutting down
+        answer.cancel()
+    elif error is not None:
+        answer.set_exception(error)
+    else:
+        answer.set_result(count)
 
 
 def _through_sqlalchemy(

@@ -2,10 +2,11 @@
 
 A write and its audit record commit together or not at all (tests/identity/http/
 test_write_atomicity.py).  On PostgreSQL one statement is atomic by itself, and
-data-modifying CTEs let one statement make several writes, so these run in autocommit,
-straight on the driver (``SqlBase.statement_count``): no BEGIN or COMMIT round trips, and
-the audit chain head's row lock (``sql_audit.link_parts``), which every appender on every
-instance queues behind, is held for this one statement.  SQLite has no data-modifying
+data-modifying CTEs let one statement make several writes, so these need no transaction of
+their own: they run straight on the driver (``SqlBase.linked_count``), alone in autocommit
+or, under load, in a batch with the others that arrive meanwhile (one pipelined
+transaction), and the audit chain head's row lock (``sql_audit.link_parts``), which every
+appender on every instance queues behind, is taken once per batch.  SQLite has no data-modifying
 CTEs and runs the same writes as one transaction on its lane (``sql_sessions``).
 
 * **A refresh**: the conditional rotation (only while the chain head exists), the new token
@@ -128,7 +129,7 @@ async def rotate_and_link(
         n_issued_at=new.issued_at,
         n_expires=new.expires_at,
     )
-    if await db.statement_count(_ROTATE_AND_LINK, params) == 1:
+    if await db.linked_count(_ROTATE_AND_LINK, params) == 1:
         return True
     if await db.first_row(_HEAD, {}) is None:
         raise LookupError("the audit chain head row is missing")

@@ -45,7 +45,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.util import await_only
 
-__all__ = ["Prepared", "run_on_psycopg"]
+__all__ = ["Prepared", "run_batch_on_psycopg", "run_on_psycopg"]
 
 Params = Mapping[str, Any]
 
@@ -223,6 +223,41 @@ async def run_on_psycopg(
         return await _on_psycopg(prepared.statement, driver, form, values, conn.dialect, fetch)
     except Exception as exc:
         raise _dbapi_error(conn.dialect, driver, form, values, exc) from exc
+
+
+async def run_batch_on_psycopg(
+    conn: Connection, batch: Sequence[tuple[Prepared, Params]]
+) -> list[int] | None:
+    """The write statements of *batch* as one transaction on the psycopg connection under
+    *conn* (held exclusively, in autocommit mode), pipelined: BEGIN, each statement, COMMIT,
+    sent together and answered together.  Their row counts, in order; or None, with nothing
+    run, when a statement must go through SQLAlchemy.
+
+    If any statement fails the transaction is rolled back and nothing of the batch is
+    written; the error is raised as SQLAlchemy's exception for it (``connection_invalidated``
+    on a disconnect, when whether the COMMIT happened is unknown)."""
+    forms = []
+    driver: Any = None
+    for prepared, params in batch:
+        remote = prepared._remote(conn, params)
+        if remote is None:
+            return None
+        driver = remote[0]
+        forms.append((remote[1], _bound_values(remote[1], params)))
+    cursors: list[Any] = []
+    try:
+        async with driver.pipeline(), driver.transaction():
+            for form, values in forms:
+                cursor = driver.cursor()
+                cursors.append(cursor)
+                await cursor.execute(form.sql, values)
+        return [int(cursor.rowcount) for cursor in cursors]
+    except Exception as exc:
+        form, values = forms[min(len(cursors), len(forms)) - 1]
+        raise _dbapi_error(conn.dialect, driver, form, values, exc) from exc
+    finally:
+        for cursor in cursors:
+            await cursor.close()
 
 
 def _bound_values(form: _Compiled, params: Params) -> dict[str, Any]:

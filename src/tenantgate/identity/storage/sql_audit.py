@@ -91,7 +91,7 @@ def run_linked(statement: Prepared, conn: Connection, params: dict[str, Any]) ->
 
 async def run_linked_alone(db: SqlBase, statement: Prepared, params: dict[str, Any]) -> None:
     """:func:`run_linked` for a statement that is all of its write: in autocommit."""
-    _linked(await db.statement_count(statement, params))
+    _linked(await db.linked_count(statement, params))
 
 
 def _linked(inserted: int) -> None:

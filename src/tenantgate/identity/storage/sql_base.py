@@ -10,7 +10,11 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ...embedded_sqlite import connect, run_read, run_transaction
-from .autocommit_connections import run_in_autocommit, statement_in_autocommit
+from .autocommit_connections import (
+    linked_in_autocommit,
+    run_in_autocommit,
+    statement_in_autocommit,
+)
 from .prepared import Prepared
 
 P = ParamSpec("P")
@@ -85,13 +89,12 @@ class SqlBase:
         )
         return rows
 
-    async def statement_count(self, statement: Prepared, params: Mapping[str, Any]) -> int:
-        """PostgreSQL: the rows one write statement matched; it commits by itself."""
+    async def linked_count(self, statement: Prepared, params: Mapping[str, Any]) -> int:
+        """PostgreSQL: the rows one audited write statement (one that links an audit record)
+        matched; it commits in a batch with the other audited writes of this process
+        (autocommit_connections.AutocommitConnections.linked)."""
         assert self.dialect == "postgresql"
-        _, count = await statement_in_autocommit(
-            self.engine, self.reader, statement, params, fetch=False
-        )
-        return count
+        return await linked_in_autocommit(self.engine, self.reader, statement, params)
 
     async def ping(self) -> None:
         async with connect(self.reader) as conn:
