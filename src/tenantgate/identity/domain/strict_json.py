@@ -30,7 +30,7 @@ def parse_json_object(data: bytes) -> dict[str, Any]:
         raise StrictJsonError("byte-order mark")
     try:
         text = data.decode("utf-8", errors="strict")
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        value = _DECODER.decode(text)
     except StrictJsonError:
         raise
     except (UnicodeDecodeError, RecursionError, ValueError) as exc:
@@ -40,3 +40,8 @@ def parse_json_object(data: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise StrictJsonError("not a JSON object")
     return value
+
+
+# Reused: json.loads with options builds a decoder (and its scanner) per call; decoding
+# keeps no state between calls.
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
