@@ -375,3 +375,22 @@ async def test_a_batch_broken_by_a_disconnect_is_not_run_again(
     with psycopg.connect(dsn) as other:
         assert other.execute("SELECT count(*) FROM held_notes").fetchone() == (0,)
     assert await pid_of(base) != sleeping[0][0]  # and the broken connection is gone
+
+
+async def test_when_the_batches_stop_nobody_is_left_waiting(with_notes: SqlBase) -> None:
+    """The task that runs the batches cancelled (its loop closing): the caller whose write
+    was running and those queued behind it are all told, none waits forever."""
+    base = with_notes
+    running = asyncio.create_task(base.linked_count(SLEEP_THEN_PID, {"seconds": 5}))
+    await asyncio.sleep(0.1)
+    queued = [
+        asyncio.create_task(base.linked_count(ADD_NOTE, {"id": n, "body": "q"})) for n in range(3)
+    ]
+    await asyncio.sleep(0.05)
+    held = base.engine.sync_engine.pool.__dict__["_tenantgate_autocommit_connections"]
+    assert held._batching is not None
+    held._batching.cancel()
+    done, pending = await asyncio.wait([running, *queued], timeout=5)
+    assert pending == set()
+    for task in done:
+        assert task.cancelled()

@@ -161,6 +161,7 @@ class AutocommitConnections:
         return await answer
 
     async def _run_batches(self) -> None:
+        batch: list[tuple[Prepared, Params, asyncio.Future[int]]] = []
         try:
             while self._linked:
                 batch = [m for m in self._linked[:MAX_BATCH] if not m[2].done()]
@@ -170,7 +171,7 @@ class AutocommitConnections:
                 elif batch:
                     await self._together(batch)
         except BaseException as exc:  # cancelled (the loop is closing): nobody stays waiting
-            for _, _, answer in self._linked:
+            for _, _, answer in [*batch, *self._linked]:
                 _settle(answer, error=exc)
             self._linked.clear()
             raise
