@@ -98,7 +98,6 @@ async def test_one_connection_serves_reads_one_after_another_in_autocommit(
     pids = {await base.read(backend_pid) for _ in range(5)}
     assert len(pids) == 1
     assert await base.read(in_autocommit) is True
-    assert await base.single_statement(in_autocommit) is True
 
 
 async def test_never_more_than_half_the_pool_and_everyone_is_served(base: SqlBase) -> None:

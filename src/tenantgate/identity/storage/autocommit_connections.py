@@ -1,9 +1,10 @@
 """PostgreSQL: the connections single statements run on in autocommit, kept checked out.
 
-Reads and the one-statement writes (``SqlBase.read``, ``SqlBase.single_statement``, and
-``first_row`` / ``statement_rows`` / ``linked_count``, which run one statement straight
-on psycopg from the caller's coroutine: :meth:`AutocommitConnections.statement`) need no
-transaction, so they run on connections in autocommit mode.  Checking one out of
+Reads and the one-statement writes (``SqlBase.read``, and ``first_row`` /
+``statement_rows`` / ``linked_count``, which run one statement straight on psycopg from
+the caller's coroutine: :meth:`AutocommitConnections.statement`, and audited ones in
+batches: :meth:`AutocommitConnections.linked`) need no transaction of their own, so they
+run on connections in autocommit mode.  Checking one out of
 SQLAlchemy's pool for every statement and back cost more than the statement: a new
 ``Connection``, the AUTOCOMMIT isolation level set on the driver at checkout and reset at
 checkin, the reset-on-return ROLLBACK, each of those a greenlet switch and a hop through

@@ -90,7 +90,8 @@ def run_linked(statement: Prepared, conn: Connection, params: dict[str, Any]) ->
 
 
 async def run_linked_alone(db: SqlBase, statement: Prepared, params: dict[str, Any]) -> None:
-    """:func:`run_linked` for a statement that is all of its write: in autocommit."""
+    """:func:`run_linked` for a statement that is all of its write: alone in autocommit, or
+    batched with the other audited writes of this process (``SqlBase.linked_count``)."""
     _linked(await db.linked_count(statement, params))
 
 

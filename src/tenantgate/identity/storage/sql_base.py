@@ -59,17 +59,6 @@ class SqlBase:
             return await run_in_autocommit(self.engine, self.reader, work, args, kwargs)
         return await run_read(self.reader, work, *args, **kwargs)
 
-    async def single_statement(
-        self, work: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
-    ) -> R:
-        """*work*, whose one write is a single statement, committed by that statement
-        alone (any statement after it only reads): in autocommit on PostgreSQL (a statement
-        is atomic by itself, so BEGIN and COMMIT would only add round trips), as a
-        transaction elsewhere."""
-        if self.dialect == "postgresql":
-            return await run_in_autocommit(self.engine, self.reader, work, args, kwargs)
-        return await run_transaction(self.engine, work, *args, **kwargs)
-
     async def first_row(self, statement: Prepared, params: Mapping[str, Any]) -> Any | None:
         """The first row of one read statement (the hot single-row lookups); on PostgreSQL
         run straight on a held autocommit connection (no greenlet)."""

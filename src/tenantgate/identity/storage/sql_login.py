@@ -32,7 +32,7 @@ from .sql_audit import (
     append_audit_in,
     link_parameters,
     link_parts,
-    run_linked,
+    run_linked_alone,
     unnumbered_record,
 )
 from .sql_base import SqlBase
@@ -49,13 +49,19 @@ class LoginRows(SqlBase):
         since = now - window
         # All the keys' rows in one multi-row INSERT: atomic by itself (on PostgreSQL it
         # commits in autocommit, without BEGIN and COMMIT round trips).
-        ids = await self.single_statement(_note_attempts, keys, now) if keys else []
+        ids = await self._note_attempts(keys, now) if keys else []
         # Committed before counting: see the port's docstring.
         counts = await self.read(_count_attempts, keys, since)
         if ids and ids[0] % PURGE_EVERY == 0:
             a = t.login_attempts.c
             await self._purge(t.login_attempts, a.id, a.at <= since)
         return AttemptCounts(tuple(ids), counts)
+
+    async def _note_attempts(self, keys: Sequence[tuple[str, str]], now: float) -> list[int]:
+        if self.dialect != "postgresql":
+            return await self.transaction(_note_attempts, keys, now)
+        statement = _note_attempts_statement(len(keys))
+        return _ascending_ids(await self.statement_rows(statement, _attempt_params(keys, now)))
 
     async def _purge(self, table: Any, key: Any, stale: Any) -> None:
         """Delete a batch of stale rows; on PostgreSQL skip rows another purge holds, so two
@@ -83,7 +89,7 @@ class LoginRows(SqlBase):
         forgiven = {**slots[0], "scope": clear[0], "key_digest": clear[1]}
         if self.dialect == "postgresql" and len(slots) == 1:
             # Every login but one that noted more than _ID_SLOTS attempts.
-            await self.single_statement(_complete_login_linked, code, forgiven, audit)
+            await _complete_login_linked(self, code, forgiven, audit)
             return
         await self.transaction(_complete_login, code, forgiven, slots[1:], audit)
 
@@ -149,12 +155,21 @@ class LoginRows(SqlBase):
 
 
 def _note_attempts(conn: Connection, keys: Sequence[tuple[str, str]], now: float) -> list[int]:
+    statement = _note_attempts_statement(len(keys))
+    return _ascending_ids(statement.rows(conn, _attempt_params(keys, now)))
+
+
+def _attempt_params(keys: Sequence[tuple[str, str]], now: float) -> dict[str, Any]:
     params: dict[str, Any] = {"at": now}
     for index, (scope, digest) in enumerate(keys):
         params[f"scope_{index}"], params[f"key_digest_{index}"] = scope, digest
+    return params
+
+
+def _ascending_ids(rows: list[Any]) -> list[int]:
     # Ids are drawn in the VALUES' order (RETURNING's own order is unspecified on
     # SQLite): ascending ids are the keys' order.
-    return sorted(int(row.id) for row in _note_attempts_statement(len(keys)).rows(conn, params))
+    return sorted(int(row.id) for row in rows)
 
 
 @cache
@@ -210,14 +225,15 @@ def _complete_login(
     append_audit_in(conn, audit)
 
 
-def _complete_login_linked(
-    conn: Connection, code: AuthorizationCode, forgiven: dict[str, Any], audit: AuditEvent
+async def _complete_login_linked(
+    db: SqlBase, code: AuthorizationCode, forgiven: dict[str, Any], audit: AuditEvent
 ) -> None:
-    """PostgreSQL: :func:`_complete_login` as one statement (see linked_writes.py)."""
+    """PostgreSQL: :func:`_complete_login` as one audited statement (see linked_writes.py),
+    batched with the others of this process."""
     params = link_parameters(unnumbered_record(audit))
     params.update(forgiven)
     params.update(row_values(code, _CODE_COLUMNS, "c_"))
-    run_linked(_COMPLETE_LOGIN_LINKED, conn, params)
+    await run_linked_alone(db, _COMPLETE_LOGIN_LINKED, params)
 
 
 # Hot-path statements (every login runs them), built once.
