@@ -42,14 +42,6 @@ async def accept_access_token(
     return await accept_verified(deps, await verify_subject(deps, token, audiences))
 
 
-async def verify_subject(
-    deps: Deps, token: str, audiences: Collection[str] | None = None
-) -> AccessTokenClaims:
-    """The first half of :func:`accept_access_token`: signature and claims only, no
-    state read; for a caller that has more to look up before :func:`accept_verified`."""
-    return await _verified_claims(deps, token, audiences)
-
-
 async def accept_verified(
     deps: Deps, claims: AccessTokenClaims, *, grant_on: int | None = None
 ) -> AcceptedToken:
@@ -85,9 +77,11 @@ async def accept_verified(
     return AcceptedToken(claims, account, session, tenant_id, tenant_grant, target_grant)
 
 
-async def _verified_claims(
-    deps: Deps, token: str, audiences: Collection[str] | None
+async def verify_subject(
+    deps: Deps, token: str, audiences: Collection[str] | None = None
 ) -> AccessTokenClaims:
+    """The first half of :func:`accept_access_token`: signature and claims only, no
+    state read; for a caller that has more to look up before :func:`accept_verified`."""
     await deps.keyring.refresh()
     for attempt in range(2):
         try:

@@ -30,8 +30,9 @@ from .sql_base import SqlBase
 
 class AuditRows(SqlBase):
     async def record(self, event: AuditEvent) -> None:
-        """An event on its own: on PostgreSQL the append is one statement, so it runs in
-        autocommit (no BEGIN or COMMIT round trip); on SQLite it is a lane transaction."""
+        """An event on its own: on PostgreSQL the append is one audited statement, alone in
+        autocommit or batched with the others (``SqlBase.linked_count``); on SQLite it is
+        a lane transaction."""
         if self.dialect == "postgresql":
             await run_linked_alone(self, _APPEND_LINK, link_parameters(unnumbered_record(event)))
             return

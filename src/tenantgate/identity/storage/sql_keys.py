@@ -40,7 +40,7 @@ class KeyRows(SqlBase):
         # itself: in autocommit on PostgreSQL, without BEGIN and COMMIT round trips.  Only a
         # replay reads on, for who claimed first.
         if self.dialect != "postgresql":
-            return await self.transaction(_claim_once, self.dialect, values)
+            return await self.transaction(_claim_once, values)
         if await self.statement_rows(_claim_statement(self.dialect), values):
             return None
         return await self._first_claimant(values)
@@ -119,9 +119,9 @@ class KeyRows(SqlBase):
             )
 
 
-def _claim_once(conn: Connection, dialect: str, values: dict[str, Any]) -> str | None:
+def _claim_once(conn: Connection, values: dict[str, Any]) -> str | None:
     """None for the first claim; otherwise who claimed it first."""
-    if _claim_statement(dialect).first(conn, values) is not None:
+    if _claim_statement(conn.dialect.name).first(conn, values) is not None:
         return None
     return str(_CLAIMANT.one(conn, values).claimant)
 
@@ -129,7 +129,7 @@ def _claim_once(conn: Connection, dialect: str, values: dict[str, Any]) -> str |
 def _claim_with_grant(
     conn: Connection, claim: dict[str, Any], account: dict[str, Any]
 ) -> GrantedClaim:
-    first = _claim_once(conn, "sqlite", claim)
+    first = _claim_once(conn, claim)
     if first is not None:
         return GrantedClaim(first, None, None)
     return GrantedClaim(None, *account_with_grant_from(ACCOUNT_WITH_GRANT.first(conn, account)))

@@ -49,7 +49,7 @@ class LoginRows(SqlBase):
         since = now - window
         # All the keys' rows in one multi-row INSERT: atomic by itself (on PostgreSQL it
         # commits in autocommit, without BEGIN and COMMIT round trips).
-        ids = await self._note_attempts(keys, now) if keys else []
+        ids = await self._noted_ids(keys, now) if keys else []
         # Committed before counting: see the port's docstring.
         counts = await self.read(_count_attempts, keys, since)
         if ids and ids[0] % PURGE_EVERY == 0:
@@ -57,7 +57,7 @@ class LoginRows(SqlBase):
             await self._purge(t.login_attempts, a.id, a.at <= since)
         return AttemptCounts(tuple(ids), counts)
 
-    async def _note_attempts(self, keys: Sequence[tuple[str, str]], now: float) -> list[int]:
+    async def _noted_ids(self, keys: Sequence[tuple[str, str]], now: float) -> list[int]:
         if self.dialect != "postgresql":
             return await self.transaction(_note_attempts, keys, now)
         statement = _note_attempts_statement(len(keys))
